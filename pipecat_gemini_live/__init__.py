@@ -1,0 +1,49 @@
+"""Gemini Live (native audio) as a first-class Pipecat stage, plus a local Live API emulator.
+
+The service is imported on first use, so ``pipecat_gemini_live.emulator`` (and its CLI) start
+without loading Pipecat.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pipecat_gemini_live.config import (
+    ActivityHandling,
+    ContextCompression,
+    MediaResolution,
+    Sensitivity,
+    TurnCoverage,
+    VADSettings,
+)
+from pipecat_gemini_live.errors import ConfigurationError, ConnectionClosed, GeminiLiveError
+from pipecat_gemini_live.models import MODELS, ModelCapabilities
+from pipecat_gemini_live.voices import VOICES
+
+if TYPE_CHECKING:
+    from pipecat_gemini_live.service import GeminiLiveService, GeminiLiveSettings
+
+__all__ = [
+    "MODELS",
+    "VOICES",
+    "ActivityHandling",
+    "ConfigurationError",
+    "ConnectionClosed",
+    "ContextCompression",
+    "GeminiLiveError",
+    "GeminiLiveService",
+    "GeminiLiveSettings",
+    "MediaResolution",
+    "ModelCapabilities",
+    "Sensitivity",
+    "TurnCoverage",
+    "VADSettings",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("GeminiLiveService", "GeminiLiveSettings"):
+        from pipecat_gemini_live import service
+
+        return getattr(service, name)
+    raise AttributeError(f"module 'pipecat_gemini_live' has no attribute {name!r}")

@@ -1,0 +1,159 @@
+"""Typed events parsed from Live API server messages.
+
+One server message can carry several facts (Gemini 3.x puts several parts and transcriptions
+in one ``serverContent``; usage can ride on any message), so parsing yields a list of these small
+immutable events, in the order a client should act on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SetupComplete:
+    session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    """Model speech: mono PCM16 at ``sample_rate`` (24 kHz on every current model)."""
+
+    data: bytes
+    sample_rate: int = 24000
+
+
+@dataclass(frozen=True)
+class ModelText:
+    """Text from the model: a reply in TEXT modality, or a thought summary."""
+
+    text: str
+    thought: bool = False
+
+
+@dataclass(frozen=True)
+class InputTranscript:
+    """A piece of the transcript of what the user said (pieces arrive word by word)."""
+
+    text: str
+    finished: bool = False
+
+
+@dataclass(frozen=True)
+class OutputTranscript:
+    """A piece of the transcript of what the model is saying."""
+
+    text: str
+    finished: bool = False
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """The server heard the user barge in; the current reply is abandoned."""
+
+
+@dataclass(frozen=True)
+class GenerationComplete:
+    """The model has produced all of this reply (``turnComplete`` can lag seconds behind)."""
+
+
+@dataclass(frozen=True)
+class TurnComplete:
+    reason: str | None = None
+    waiting_for_input: bool = False
+
+
+@dataclass(frozen=True)
+class FunctionCall:
+    id: str
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    calls: tuple[FunctionCall, ...]
+
+
+@dataclass(frozen=True)
+class ToolCallCancellation:
+    ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GoAway:
+    """The server will close this connection in ``time_left`` seconds."""
+
+    time_left: float
+
+
+@dataclass(frozen=True)
+class ResumptionUpdate:
+    handle: str | None
+    resumable: bool
+    last_consumed_client_message_index: int | None = None
+
+
+@dataclass(frozen=True)
+class ModalityTokens:
+    modality: str
+    tokens: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token usage as reported by the server (per turn on the current service)."""
+
+    prompt_tokens: int = 0
+    response_tokens: int = 0
+    total_tokens: int = 0
+    cached_tokens: int = 0
+    thoughts_tokens: int = 0
+    prompt_details: tuple[ModalityTokens, ...] = ()
+    response_details: tuple[ModalityTokens, ...] = ()
+
+    def prompt_tokens_for(self, modality: str) -> int:
+        return sum(d.tokens for d in self.prompt_details if d.modality == modality)
+
+    def response_tokens_for(self, modality: str) -> int:
+        return sum(d.tokens for d in self.response_details if d.modality == modality)
+
+
+@dataclass(frozen=True)
+class VoiceActivity:
+    """Server-side voice activity, where the server sends it (``ACTIVITY_START``/``_END``)."""
+
+    started: bool
+
+
+@dataclass(frozen=True)
+class GroundingMetadata:
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class UnknownMessage:
+    """A message with no field this client knows; kept so nothing is dropped silently."""
+
+    keys: tuple[str, ...]
+
+
+ServerEvent = (
+    SetupComplete
+    | AudioChunk
+    | ModelText
+    | InputTranscript
+    | OutputTranscript
+    | Interrupted
+    | GenerationComplete
+    | TurnComplete
+    | ToolCall
+    | ToolCallCancellation
+    | GoAway
+    | ResumptionUpdate
+    | Usage
+    | VoiceActivity
+    | GroundingMetadata
+    | UnknownMessage
+)

@@ -1,0 +1,81 @@
+"""Latency and usage bookkeeping, pure.
+
+TTFB here is what a caller hears: from the end of the user's speech (the last voiced audio
+the service sent) to the first byte of the reply's audio, measured on every turn. Usage is
+reported once per model turn: the server may repeat a growing snapshot within a turn, so the
+largest snapshot of the turn is the turn's usage and summing turns never double counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipecat.metrics.metrics import LLMTokenUsage
+
+from pipecat_gemini_live.events import Usage
+
+# A 16 kHz PCM16 chunk whose RMS is above this counts as speech (about -36 dBFS).
+SPEECH_RMS_THRESHOLD = 500.0
+
+
+@dataclass
+class SpeechClock:
+    """Tracks when the user last made a sound, from the audio the service sends."""
+
+    last_voiced_at: float | None = None
+    voiced_since_reply: bool = False
+
+    def on_chunk_sent(self, rms: float, sent_at: float, chunk_seconds: float) -> None:
+        if rms >= SPEECH_RMS_THRESHOLD:
+            # The chunk's audio ends chunk_seconds after its first sample; the user was
+            # speaking until (about) the end of it.
+            self.last_voiced_at = sent_at
+            self.voiced_since_reply = True
+
+    def ttfb_start(self) -> float | None:
+        """End of the user's speech for the reply that is starting, or None (no speech)."""
+        if not self.voiced_since_reply:
+            return None
+        self.voiced_since_reply = False
+        return self.last_voiced_at
+
+
+class UsageTracker:
+    """Collapses usage messages into one figure per model turn."""
+
+    def __init__(self) -> None:
+        self._turn: Usage | None = None
+        self.session_total = LLMTokenUsage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
+
+    def observe(self, usage: Usage) -> None:
+        if self._turn is None or usage.total_tokens >= self._turn.total_tokens:
+            self._turn = usage
+
+    def end_turn(self) -> LLMTokenUsage | None:
+        """The finished turn's usage as Pipecat reports it, or None if none was reported."""
+        usage, self._turn = self._turn, None
+        if usage is None:
+            return None
+        tokens = to_token_usage(usage)
+        total = self.session_total
+        self.session_total = LLMTokenUsage(
+            prompt_tokens=total.prompt_tokens + tokens.prompt_tokens,
+            completion_tokens=total.completion_tokens + tokens.completion_tokens,
+            total_tokens=total.total_tokens + tokens.total_tokens,
+            input_audio_tokens=(total.input_audio_tokens or 0) + (tokens.input_audio_tokens or 0),
+            output_audio_tokens=(total.output_audio_tokens or 0)
+            + (tokens.output_audio_tokens or 0),
+        )
+        return tokens
+
+
+def to_token_usage(usage: Usage) -> LLMTokenUsage:
+    return LLMTokenUsage(
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.response_tokens,
+        total_tokens=usage.total_tokens or usage.prompt_tokens + usage.response_tokens,
+        cache_read_input_tokens=usage.cached_tokens or None,
+        reasoning_tokens=usage.thoughts_tokens or None,
+        input_audio_tokens=usage.prompt_tokens_for("AUDIO"),
+        output_audio_tokens=usage.response_tokens_for("AUDIO"),
+    )

@@ -1,0 +1,467 @@
+"""Pure translation between this package's state and Live API wire messages. No I/O, no asyncio.
+
+Client messages are built as JSON text (camelCase, the canonical proto3 JSON spelling, which the
+service accepts alongside the SDK's snake_case). Server messages are parsed into the small typed
+events of :mod:`pipecat_gemini_live.events`. Audio, the hot path, is built without ``json.dumps``:
+base64 needs no escaping, so a string template is exact and several times cheaper.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from pipecat_gemini_live.config import SessionConfig
+from pipecat_gemini_live.errors import ConfigurationError, ProtocolError
+from pipecat_gemini_live.events import (
+    AudioChunk,
+    FunctionCall,
+    GenerationComplete,
+    GoAway,
+    GroundingMetadata,
+    InputTranscript,
+    Interrupted,
+    ModalityTokens,
+    ModelText,
+    OutputTranscript,
+    ResumptionUpdate,
+    ServerEvent,
+    SetupComplete,
+    ToolCall,
+    ToolCallCancellation,
+    TurnComplete,
+    UnknownMessage,
+    Usage,
+    VoiceActivity,
+)
+from pipecat_gemini_live.models import Backend
+
+API_VERSIONS = ("v1alpha", "v1beta", "v1")
+DEFAULT_API_VERSION = "v1beta"
+GEMINI_API_HOST = "wss://generativelanguage.googleapis.com"
+
+
+# --------------------------------------------------------------------------------------------
+# Endpoint
+# --------------------------------------------------------------------------------------------
+
+
+def endpoint_url(
+    base_url: str | None,
+    *,
+    api_version: str = DEFAULT_API_VERSION,
+    ephemeral_token: bool = False,
+) -> str:
+    """The BidiGenerateContent WebSocket URL for a base URL.
+
+    ``ws://`` stays plain (a local emulator); ``http(s)://`` becomes ``ws(s)://``. A path on the
+    base URL is kept as a prefix (proxies), and the API version is always explicit.
+    """
+    if api_version not in API_VERSIONS:
+        raise ConfigurationError(
+            f"api_version must be one of {', '.join(API_VERSIONS)}, got {api_version!r}."
+        )
+    parts = urlsplit(base_url or GEMINI_API_HOST)
+    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme)
+    if scheme is None or not parts.netloc:
+        raise ConfigurationError(
+            f"base_url must look like ws://host:port, wss://host or https://host, got {base_url!r}."
+        )
+    method = "BidiGenerateContentConstrained" if ephemeral_token else "BidiGenerateContent"
+    path = (
+        f"{parts.path.rstrip('/')}/ws/google.ai.generativelanguage."
+        f"{api_version}.GenerativeService.{method}"
+    )
+    return urlunsplit((scheme, parts.netloc, path, "", ""))
+
+
+def model_resource(model: str, backend: Backend = Backend.GEMINI_API) -> str:
+    """The ``setup.model`` value: ``models/x`` on the Gemini API."""
+    if "/" in model:
+        return model
+    if backend is Backend.VERTEX:
+        return f"publishers/google/models/{model}"
+    return f"models/{model}"
+
+
+# --------------------------------------------------------------------------------------------
+# Client messages
+# --------------------------------------------------------------------------------------------
+
+
+def encode(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+def setup_message(config: SessionConfig, *, resume_handle: str | None = None) -> dict[str, Any]:
+    """The first message of a connection, from a validated :class:`SessionConfig`."""
+    caps = config.capabilities
+    generation: dict[str, Any] = {"responseModalities": ["TEXT" if config.text_output else "AUDIO"]}
+    if not config.text_output:
+        speech: dict[str, Any] = {
+            "voiceConfig": {"prebuiltVoiceConfig": {"voiceName": config.voice}}
+        }
+        if config.language:
+            speech["languageCode"] = config.language
+        generation["speechConfig"] = speech
+    for key, value in (
+        ("temperature", config.temperature),
+        ("topP", config.top_p),
+        ("topK", config.top_k),
+        ("maxOutputTokens", config.max_output_tokens),
+    ):
+        if value is not None:
+            generation[key] = value
+    thinking: dict[str, Any] = {}
+    if config.thinking_budget is not None:
+        thinking["thinkingBudget"] = config.thinking_budget
+    if config.thinking_level is not None:
+        thinking["thinkingLevel"] = config.thinking_level.upper()
+    if config.include_thoughts:
+        thinking["includeThoughts"] = True
+    if thinking:
+        generation["thinkingConfig"] = thinking
+    if config.affective_dialog is not None and caps.affective_dialog:
+        generation["enableAffectiveDialog"] = config.affective_dialog
+    if config.media_resolution is not None:
+        generation["mediaResolution"] = config.media_resolution.value
+
+    setup: dict[str, Any] = {
+        "model": model_resource(config.model, config.backend),
+        "generationConfig": generation,
+    }
+    if config.system_instruction:
+        setup["systemInstruction"] = {"parts": [{"text": config.system_instruction}]}
+    if config.tools:
+        setup["tools"] = config.tools
+    if config.input_transcription:
+        setup["inputAudioTranscription"] = {}
+    if config.output_transcription and not config.text_output:
+        setup["outputAudioTranscription"] = {}
+    realtime = _realtime_input_config(config)
+    if realtime:
+        setup["realtimeInputConfig"] = realtime
+    if config.context_compression is not None:
+        window: dict[str, Any] = {}
+        if config.context_compression.target_tokens is not None:
+            window["targetTokens"] = config.context_compression.target_tokens
+        compression: dict[str, Any] = {"slidingWindow": window}
+        if config.context_compression.trigger_tokens is not None:
+            compression["triggerTokens"] = config.context_compression.trigger_tokens
+        setup["contextWindowCompression"] = compression
+    if config.session_resumption:
+        setup["sessionResumption"] = {"handle": resume_handle} if resume_handle else {}
+    if config.proactive_audio is not None:
+        setup["proactivity"] = {"proactiveAudio": config.proactive_audio}
+    _deep_merge(setup, config.extra_setup)
+    return {"setup": setup}
+
+
+def _realtime_input_config(config: SessionConfig) -> dict[str, Any]:
+    vad = config.vad
+    detection: dict[str, Any] = {}
+    if vad.disabled:
+        detection["disabled"] = True
+    if vad.start_sensitivity is not None:
+        detection["startOfSpeechSensitivity"] = f"START_SENSITIVITY_{vad.start_sensitivity.value}"
+    if vad.end_sensitivity is not None:
+        detection["endOfSpeechSensitivity"] = f"END_SENSITIVITY_{vad.end_sensitivity.value}"
+    if vad.prefix_padding_ms is not None:
+        detection["prefixPaddingMs"] = vad.prefix_padding_ms
+    if vad.silence_duration_ms is not None:
+        detection["silenceDurationMs"] = vad.silence_duration_ms
+    realtime: dict[str, Any] = {}
+    if detection:
+        realtime["automaticActivityDetection"] = detection
+    if config.activity_handling is not None:
+        realtime["activityHandling"] = config.activity_handling.value
+    if config.turn_coverage is not None:
+        realtime["turnCoverage"] = config.turn_coverage.value
+    return realtime
+
+
+def _deep_merge(target: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _deep_merge(target[key], value)
+        else:
+            target[key] = value
+
+
+def realtime_audio(pcm: bytes, sample_rate: int = 16000) -> str:
+    """One chunk of user audio, already encoded (the hot path: ~50 calls a second)."""
+    data = base64.b64encode(pcm).decode("ascii")
+    return (
+        '{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate='
+        f'{sample_rate}","data":"{data}"}}}}}}'
+    )
+
+
+def realtime_video(jpeg: bytes, mime_type: str = "image/jpeg") -> str:
+    data = base64.b64encode(jpeg).decode("ascii")
+    return f'{{"realtimeInput":{{"video":{{"mimeType":"{mime_type}","data":"{data}"}}}}}}'
+
+
+def realtime_text(text: str) -> str:
+    return encode({"realtimeInput": {"text": text}})
+
+
+def audio_stream_end() -> str:
+    return '{"realtimeInput":{"audioStreamEnd":true}}'
+
+
+def activity_start() -> str:
+    return '{"realtimeInput":{"activityStart":{}}}'
+
+
+def activity_end() -> str:
+    return '{"realtimeInput":{"activityEnd":{}}}'
+
+
+def client_content(turns: list[dict[str, Any]], *, turn_complete: bool) -> str:
+    message: dict[str, Any] = {"turnComplete": turn_complete}
+    if turns:
+        message["turns"] = turns
+    return encode({"clientContent": message})
+
+
+def function_response(
+    call_id: str | None,
+    name: str,
+    response: dict[str, Any],
+    *,
+    scheduling: str | None = None,
+    will_continue: bool | None = None,
+) -> dict[str, Any]:
+    """One ``FunctionResponse``. The name is always set: 3.8 treats an empty name as a failure."""
+    item: dict[str, Any] = {"name": name, "response": response}
+    if call_id:
+        item["id"] = call_id
+    if scheduling:
+        item["scheduling"] = scheduling
+    if will_continue is not None:
+        item["willContinue"] = will_continue
+    return item
+
+
+def tool_response(responses: Iterable[dict[str, Any]]) -> str:
+    return encode({"toolResponse": {"functionResponses": list(responses)}})
+
+
+def context_update(
+    *, system_instruction: str | None = None, tools: list[dict[str, Any]] | None = None
+) -> str:
+    update: dict[str, Any] = {}
+    if system_instruction is not None:
+        update["systemInstruction"] = {"parts": [{"text": system_instruction}]}
+    if tools is not None:
+        update["tools"] = {"tools": tools}
+    return encode({"contextUpdate": update})
+
+
+# --------------------------------------------------------------------------------------------
+# Server messages
+# --------------------------------------------------------------------------------------------
+
+_KNOWN_TOP_LEVEL = frozenset(
+    {
+        "setupComplete",
+        "serverContent",
+        "toolCall",
+        "toolCallCancellation",
+        "goAway",
+        "sessionResumptionUpdate",
+        "usageMetadata",
+        "voiceActivity",
+        "voiceActivityDetectionSignal",
+    }
+)
+
+
+def parse_server_message(raw: str | bytes) -> list[ServerEvent]:
+    """Parse one server message into events, in the order a client should act on them.
+
+    Raises :class:`ProtocolError` for a message that is not a JSON object; an object with no
+    known field becomes an :class:`UnknownMessage` event rather than vanishing.
+    """
+    try:
+        message = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        preview = raw[:80] if isinstance(raw, str) else raw[:80].decode("utf-8", "replace")
+        raise ProtocolError(
+            f"Server sent a message that is not JSON ({error}): {preview!r}"
+        ) from None
+    if not isinstance(message, dict):
+        raise ProtocolError(f"Server sent JSON that is not an object: {type(message).__name__}")
+
+    events: list[ServerEvent] = []
+    get = _getter(message)
+    if (setup := get("setupComplete")) is not None:
+        events.append(SetupComplete(session_id=_getter(setup)("sessionId")))
+    if (content := get("serverContent")) is not None:
+        events.extend(_server_content_events(content))
+    if (tool_call := get("toolCall")) is not None:
+        calls = tuple(
+            FunctionCall(
+                id=str(_getter(call)("id") or ""),
+                name=str(_getter(call)("name") or ""),
+                args=dict(_getter(call)("args") or {}),
+            )
+            for call in _getter(tool_call)("functionCalls") or []
+        )
+        events.append(ToolCall(calls))
+    if (cancellation := get("toolCallCancellation")) is not None:
+        events.append(ToolCallCancellation(tuple(str(i) for i in cancellation.get("ids") or [])))
+    if (go_away := get("goAway")) is not None:
+        events.append(GoAway(parse_duration(_getter(go_away)("timeLeft"))))
+    if (update := get("sessionResumptionUpdate")) is not None:
+        read = _getter(update)
+        index = read("lastConsumedClientMessageIndex")
+        events.append(
+            ResumptionUpdate(
+                handle=read("newHandle") or None,
+                resumable=bool(read("resumable")),
+                last_consumed_client_message_index=int(index) if index is not None else None,
+            )
+        )
+    if (activity := get("voiceActivity")) is not None:
+        kind = str(_getter(activity)("voiceActivityType") or activity.get("type") or "")
+        if kind in ("ACTIVITY_START", "ACTIVITY_END"):
+            events.append(VoiceActivity(started=kind == "ACTIVITY_START"))
+    if (usage := get("usageMetadata")) is not None:
+        events.append(parse_usage(usage))
+    if not events and not any(key in _KNOWN_TOP_LEVEL for key in map(_camel, message)):
+        events.append(UnknownMessage(tuple(message)))
+    return events
+
+
+def _server_content_events(content: dict[str, Any]) -> list[ServerEvent]:
+    get = _getter(content)
+    events: list[ServerEvent] = []
+    if (transcript := get("inputTranscription")) is not None:
+        read = _getter(transcript)
+        if read("text") or read("finished"):
+            events.append(InputTranscript(read("text") or "", bool(read("finished"))))
+    turn = get("modelTurn")
+    if turn is not None:
+        for part in _getter(turn)("parts") or []:
+            read = _getter(part)
+            inline = read("inlineData")
+            if inline is not None:
+                inline_read = _getter(inline)
+                mime = str(inline_read("mimeType") or "")
+                if mime.startswith("audio/"):
+                    events.append(
+                        AudioChunk(decode_base64(inline_read("data") or ""), _mime_rate(mime))
+                    )
+            text = read("text")
+            if text:
+                events.append(ModelText(text, thought=bool(read("thought"))))
+    if (transcript := get("outputTranscription")) is not None:
+        read = _getter(transcript)
+        if read("text") or read("finished"):
+            events.append(OutputTranscript(read("text") or "", bool(read("finished"))))
+    if (grounding := get("groundingMetadata")) is not None:
+        events.append(GroundingMetadata(dict(grounding)))
+    if get("interrupted"):
+        events.append(Interrupted())
+    if get("generationComplete"):
+        events.append(GenerationComplete())
+    if get("turnComplete"):
+        events.append(
+            TurnComplete(
+                reason=get("turnCompleteReason"),
+                waiting_for_input=bool(get("waitingForInput")),
+            )
+        )
+    return events
+
+
+def parse_usage(usage: dict[str, Any]) -> Usage:
+    """Usage metadata; accepts the Gemini API names and Vertex's ``candidates*`` names."""
+    read = _getter(usage)
+
+    def details(*names: str) -> tuple[ModalityTokens, ...]:
+        for name in names:
+            items = read(name)
+            if items:
+                return tuple(
+                    ModalityTokens(
+                        str(_getter(d)("modality") or "MODALITY_UNSPECIFIED"),
+                        int(_getter(d)("tokenCount") or 0),
+                    )
+                    for d in items
+                )
+        return ()
+
+    return Usage(
+        prompt_tokens=int(read("promptTokenCount") or 0),
+        response_tokens=int(read("responseTokenCount") or read("candidatesTokenCount") or 0),
+        total_tokens=int(read("totalTokenCount") or 0),
+        cached_tokens=int(read("cachedContentTokenCount") or 0),
+        thoughts_tokens=int(read("thoughtsTokenCount") or 0),
+        prompt_details=details("promptTokensDetails"),
+        response_details=details("responseTokensDetails", "candidatesTokensDetails"),
+    )
+
+
+_DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)s?\s*$")
+
+
+def parse_duration(value: Any) -> float:
+    """Proto ``Duration`` JSON (``"50s"``, ``"9.5s"``) or a number, in seconds."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, dict):  # {"seconds": 50, "nanos": 0}
+        return float(value.get("seconds", 0)) + float(value.get("nanos", 0)) / 1e9
+    match = _DURATION.match(str(value or ""))
+    return float(match.group(1)) if match else 0.0
+
+
+def decode_base64(data: str) -> bytes:
+    """Standard, URL-safe, padded or not: the server and other clients use all of them."""
+    if "-" in data or "_" in data:
+        data = data.replace("-", "+").replace("_", "/")
+    missing = -len(data) % 4
+    if missing:
+        data += "=" * missing
+    try:
+        return binascii.a2b_base64(data)
+    except binascii.Error as error:
+        raise ProtocolError(f"Server sent audio that is not valid base64: {error}") from None
+
+
+def _mime_rate(mime: str) -> int:
+    for parameter in mime.split(";")[1:]:
+        key, _, value = parameter.partition("=")
+        if key.strip() == "rate" and value.strip().isdigit():
+            return int(value)
+    return 24000
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+def _getter(obj: Any) -> Any:
+    """Read a proto3 JSON object by its camelCase name, accepting the snake_case spelling too."""
+    if not isinstance(obj, dict):
+        return lambda name: None
+
+    def get(name: str) -> Any:
+        value = obj.get(name)
+        if value is None:
+            value = obj.get(_snake(name))
+        return value
+
+    return get

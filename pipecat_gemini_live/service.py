@@ -1,0 +1,742 @@
+"""GeminiLiveService: the Gemini Live API as one native-audio stage of a Pipecat pipeline.
+
+The class maps frames to actions and events to frames, and little else: wire formats live in
+:mod:`~pipecat_gemini_live.protocol`, the socket in :mod:`~pipecat_gemini_live.session`, audio
+conversion in :mod:`~pipecat_gemini_live.audio`, turn-taking in :mod:`~pipecat_gemini_live.turns`
+and model rules in :mod:`~pipecat_gemini_live.models`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from loguru import logger
+from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
+from pipecat.adapters.llm.schemas.tools_schema import AdapterType, ToolsSchema
+from pipecat.frames.frames import (
+    CancelFrame,
+    EndFrame,
+    Frame,
+    FunctionCallResultFrame,
+    InputAudioRawFrame,
+    InputTextRawFrame,
+    InterruptionFrame,
+    LLMContextFrame,
+    LLMFullResponseEndFrame,
+    LLMFullResponseStartFrame,
+    LLMMessagesAppendFrame,
+    LLMServiceMetadataFrame,
+    LLMTextFrame,
+    LLMThoughtEndFrame,
+    LLMThoughtStartFrame,
+    LLMThoughtTextFrame,
+    MetricsFrame,
+    StartFrame,
+    TranscriptionFrame,
+    TTSAudioRawFrame,
+    TTSStartedFrame,
+    TTSStoppedFrame,
+    TTSTextFrame,
+    UserStartedSpeakingFrame,
+    UserStoppedSpeakingFrame,
+)
+from pipecat.metrics.metrics import LLMUsageMetricsData, MetricsData, TTFBMetricsData
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.frame_processor import FrameDirection
+from pipecat.services.llm_service import FunctionCallFromLLM, LLMService
+from pipecat.services.settings import LLMSettings
+from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
+from pipecat.utils.time import time_now_iso8601
+from pipecat.utils.types import NOT_GIVEN, NotGiven, is_given
+
+from pipecat_gemini_live import protocol
+from pipecat_gemini_live.audio import InputAudioConverter, pcm16_rms
+from pipecat_gemini_live.config import (
+    ActivityHandling,
+    ContextCompression,
+    MediaResolution,
+    SessionConfig,
+    TurnCoverage,
+    VADSettings,
+)
+from pipecat_gemini_live.errors import ConfigurationError
+from pipecat_gemini_live.events import (
+    AudioChunk,
+    FunctionCall,
+    GenerationComplete,
+    GoAway,
+    GroundingMetadata,
+    InputTranscript,
+    Interrupted,
+    ModelText,
+    OutputTranscript,
+    ResumptionUpdate,
+    ServerEvent,
+    SetupComplete,
+    ToolCall,
+    ToolCallCancellation,
+    TurnComplete,
+    UnknownMessage,
+    Usage,
+    VoiceActivity,
+)
+from pipecat_gemini_live.metrics import SpeechClock, UsageTracker
+from pipecat_gemini_live.models import DEFAULT_MODEL, Backend, ModelCapabilities, capabilities_for
+from pipecat_gemini_live.session import (
+    Connected,
+    Disconnected,
+    Failed,
+    InputOverflow,
+    LiveSession,
+    RetryPolicy,
+    SessionEvent,
+)
+from pipecat_gemini_live.turns import (
+    Effect,
+    ReplyEnded,
+    ReplyStarted,
+    TurnTracker,
+    UserSentence,
+    UserStarted,
+    UserStopped,
+)
+from pipecat_gemini_live.voices import DEFAULT_VOICE
+
+OUTPUT_SAMPLE_RATE = 24000
+
+
+@dataclass
+class GeminiLiveSettings(LLMSettings):
+    """Runtime settings of :class:`GeminiLiveService` (Pipecat's Settings pattern).
+
+    Parameters:
+        voice: one of the 30 prebuilt voices (see :mod:`pipecat_gemini_live.voices`).
+        language: BCP-47 code such as ``"en-US"``; ``None`` lets the model choose.
+        vad: the server's voice activity detection; ``VADSettings(disabled=True)`` hands
+            turn-taking to Pipecat's local VAD.
+        activity_handling: whether user speech interrupts the bot.
+        turn_coverage: which input a user turn includes.
+        input_transcription / output_transcription: transcripts of each side.
+        context_compression: sliding-window compression (on by default), or ``None``.
+        thinking_budget / thinking_level: thinking, for the models that take it.
+        affective_dialog / proactive_audio: for the models that support them.
+        media_resolution: resolution of images sent to the model.
+    """
+
+    voice: str | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+    language: str | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    vad: VADSettings | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+    activity_handling: ActivityHandling | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    turn_coverage: TurnCoverage | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    input_transcription: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+    output_transcription: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+    context_compression: ContextCompression | NotGiven | None = field(
+        default_factory=lambda: NOT_GIVEN
+    )
+    thinking_budget: int | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    thinking_level: str | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    affective_dialog: bool | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    proactive_audio: bool | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    media_resolution: MediaResolution | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+
+
+def resolve_api_key(api_key: str | None) -> str:
+    """The key from the argument, else ``GOOGLE_API_KEY``, else ``GEMINI_API_KEY``."""
+    key = api_key or os.environ.get("GOOGLE_API_KEY") or os.environ.get("GEMINI_API_KEY")
+    if not key:
+        raise ConfigurationError(
+            "No Gemini API key: pass api_key=... or set GOOGLE_API_KEY (or GEMINI_API_KEY). "
+            "For the bundled emulator, use the key it was started with."
+        )
+    return key
+
+
+class GeminiLiveService(LLMService):
+    """Gemini Live (native audio over WebSocket) as a Pipecat LLM service.
+
+    Replaces an STT -> LLM -> TTS chain: takes ``InputAudioRawFrame`` at any rate and channel
+    count, emits 24 kHz ``TTSAudioRawFrame`` replies with transcripts, barge-in, user-turn,
+    tool-call and metrics frames. Works with ``LLMContextAggregatorPair`` and in a bare
+    ``[transport.input(), llm, transport.output()]`` pipeline.
+    """
+
+    Settings = GeminiLiveSettings
+    _settings: GeminiLiveSettings
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        model: str | None = None,
+        voice: str = DEFAULT_VOICE,
+        system_instruction: str | None = None,
+        tools: ToolsSchema | list[Any] | None = None,
+        settings: GeminiLiveSettings | None = None,
+        api_version: str = protocol.DEFAULT_API_VERSION,
+        model_capabilities: ModelCapabilities | None = None,
+        input_chunk_ms: int = 40,
+        retry: RetryPolicy | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Create the service; every setting is validated here, before any connection.
+
+        Args:
+            api_key: Gemini API key; defaults to ``GOOGLE_API_KEY`` then ``GEMINI_API_KEY``.
+            base_url: ``ws://127.0.0.1:8765`` for the local emulator, or a ``wss://``/``https://``
+                endpoint or proxy. Defaults to Google's.
+            model: a Live model id (default: the current stable native-audio model).
+            voice: one of the 30 prebuilt voices.
+            system_instruction: the system prompt.
+            tools: a ``ToolsSchema``, or a list of ``FunctionSchema``/direct functions/dicts.
+            settings: ``GeminiLiveService.Settings(...)`` for everything else.
+            api_version: the Live API version, always explicit (``v1beta`` by default).
+            model_capabilities: describe a model this package does not know yet.
+            input_chunk_ms: duration of each audio chunk sent (20-100 ms recommended).
+            retry: reconnect policy after unplanned drops.
+        """
+        defaults = GeminiLiveSettings(
+            model=model or DEFAULT_MODEL,
+            system_instruction=system_instruction,
+            temperature=None,
+            max_tokens=None,
+            top_p=None,
+            top_k=None,
+            frequency_penalty=None,
+            presence_penalty=None,
+            seed=None,
+            filter_incomplete_user_turns=False,
+            user_turn_completion_config=None,
+            voice=voice,
+            language=None,
+            vad=VADSettings(),
+            activity_handling=None,
+            turn_coverage=None,
+            input_transcription=True,
+            output_transcription=True,
+            context_compression=ContextCompression(),
+            thinking_budget=None,
+            thinking_level=None,
+            affective_dialog=None,
+            proactive_audio=None,
+            media_resolution=None,
+        )
+        if settings is not None:
+            defaults.apply_update(settings)
+        super().__init__(settings=defaults, **kwargs)
+
+        self.__api_key = resolve_api_key(api_key)  # name-mangled: never in vars() dumps
+        if not 10 <= input_chunk_ms <= 1000:
+            raise ConfigurationError(
+                f"input_chunk_ms must be between 10 and 1000 (20-100 recommended), "
+                f"got {input_chunk_ms}."
+            )
+        self._base_url = base_url
+        self._api_version = api_version
+        self._model_capabilities = model_capabilities
+        self._tools = _declarations_from(tools)
+        self._register_direct_functions(tools)
+        self._config = self._build_config()  # validates; raises ConfigurationError
+        self._url = protocol.endpoint_url(
+            base_url,
+            api_version=api_version,
+            ephemeral_token=self.__api_key.startswith("auth_tokens/"),
+        )
+        self._retry = retry
+        self._input = InputAudioConverter(chunk_ms=input_chunk_ms)
+        self._chunk_seconds = input_chunk_ms / 1000
+        self._session: LiveSession | None = None
+        self._turns = TurnTracker()
+        self._speech = SpeechClock()
+        self._usage = UsageTracker()
+        self._context: LLMContext = LLMContext()
+        self._seeded = False
+        self._seen_tool_calls: set[str] = set()
+        self._tool_names: dict[str, str] = {}
+        self._odd_output_byte = b""
+        self._unknown_reported: set[tuple[str, ...]] = set()
+        self._failed = False
+
+    def __repr__(self) -> str:
+        return f"{self.name}(model={self._config.model!r}, url={self._url!r})"
+
+    # ------------------------------------------------------------------ configuration
+
+    def _build_config(self) -> SessionConfig:
+        s = self._settings
+        model = str(s.model or DEFAULT_MODEL)
+        caps = capabilities_for(model, self._model_capabilities)
+        config = SessionConfig(
+            model=caps.model if self._model_capabilities is None else model,
+            capabilities=caps,
+            backend=Backend.GEMINI_API,
+            voice=str(s.voice),
+            language=_given(s.language),
+            system_instruction=_given(s.system_instruction),
+            input_transcription=bool(_given(s.input_transcription, True)),
+            output_transcription=bool(_given(s.output_transcription, True)),
+            vad=_given(s.vad) or VADSettings(),
+            activity_handling=_given(s.activity_handling),
+            turn_coverage=_given(s.turn_coverage),
+            context_compression=_given(s.context_compression),
+            temperature=_given(s.temperature),
+            top_p=_given(s.top_p),
+            top_k=_given(s.top_k),
+            max_output_tokens=_given(s.max_tokens),
+            thinking_budget=_given(s.thinking_budget),
+            thinking_level=_given(s.thinking_level),
+            affective_dialog=_given(s.affective_dialog),
+            proactive_audio=_given(s.proactive_audio),
+            media_resolution=_given(s.media_resolution),
+            tools=self._tools,
+        )
+        config.validate()
+        return config
+
+    @property
+    def session_config(self) -> SessionConfig:
+        """The configuration the next ``setup`` message is built from."""
+        return self._config
+
+    @property
+    def resumption_handle(self) -> str | None:
+        """The latest resumption handle (an app can store it to resume the call elsewhere)."""
+        return self._session.handle if self._session else None
+
+    def can_generate_metrics(self) -> bool:
+        return True
+
+    def service_metadata_frame(self) -> LLMServiceMetadataFrame:
+        """A realtime service that announces user turns itself (from server events)."""
+        return LLMServiceMetadataFrame(
+            service_name=self.name,
+            is_realtime_service=True,
+            user_turn_strategies=ExternalUserTurnStrategies(),
+        )
+
+    async def _update_settings(self, delta: LLMSettings) -> dict[str, Any]:
+        changed = await super()._update_settings(delta)
+        if changed:
+            self._config = self._build_config()
+            logger.warning(
+                f"{self}: settings {sorted(changed)} changed; they apply from the next "
+                "connection (live application arrives with contextUpdate support)"
+            )
+        return changed
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, frame: StartFrame) -> None:
+        # The connection opens with the first input or context, so a system instruction that
+        # arrives in the initial context goes into ``setup`` (no second connect).
+        await super().start(frame)
+
+    async def stop(self, frame: EndFrame) -> None:
+        await super().stop(frame)
+        await self._close_session()
+
+    async def cancel(self, frame: CancelFrame) -> None:
+        await super().cancel(frame)
+        await self._close_session()
+
+    async def _ensure_session(self) -> LiveSession:
+        if self._session is None:
+            headers = (
+                {"Authorization": f"Token {self.__api_key}"}
+                if self.__api_key.startswith("auth_tokens/")
+                else {"x-goog-api-key": self.__api_key}
+            )
+            self._session = LiveSession(
+                url=self._url,
+                headers=headers,
+                build_setup=lambda handle: protocol.setup_message(
+                    self._config, resume_handle=handle
+                ),
+                on_event=self._on_event,
+                retry=self._retry,
+            )
+            await self._session.start()
+        return self._session
+
+    async def _close_session(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+    async def _send(self, message: str, *, audio: bool = False) -> None:
+        if self._failed:
+            return
+        session = await self._ensure_session()
+        await session.send(message, audio=audio)
+
+    # ------------------------------------------------------------------ frames in
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+
+        if isinstance(frame, InputAudioRawFrame):
+            await self._send_user_audio(frame)
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, InputTextRawFrame):
+            await self._send(protocol.realtime_text(frame.text))
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, LLMContextFrame):
+            await self._handle_context(frame.context)
+        elif isinstance(frame, LLMMessagesAppendFrame):
+            await self._append_messages(frame.messages, run_llm=bool(frame.run_llm))
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, InterruptionFrame):
+            await self._apply(self._turns.on_local_interruption())
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, UserStartedSpeakingFrame):
+            await self._on_local_user_started()
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, UserStoppedSpeakingFrame):
+            await self._on_local_user_stopped()
+            await self.push_frame(frame, direction)
+        else:
+            await self.push_frame(frame, direction)
+
+    async def push_frame(
+        self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM
+    ) -> None:
+        """Tool results are broadcast by the base class; the downstream copy is sent here."""
+        if direction is FrameDirection.DOWNSTREAM and isinstance(frame, FunctionCallResultFrame):
+            await self._send_tool_result(frame)
+        await super().push_frame(frame, direction)
+
+    async def _send_user_audio(self, frame: InputAudioRawFrame) -> None:
+        chunks = self._input.push(frame.audio, frame.sample_rate, frame.num_channels)
+        for issue in self._input.take_issues():
+            logger.warning(f"{self}: input audio: {issue.message}")
+        now = time.time()
+        for chunk in chunks:
+            self._speech.on_chunk_sent(pcm16_rms(chunk), now, self._chunk_seconds)
+            await self._send(protocol.realtime_audio(chunk), audio=True)
+
+    async def _on_local_user_started(self) -> None:
+        if self._config.vad.disabled:
+            await self._send(protocol.activity_start())
+
+    async def _on_local_user_stopped(self) -> None:
+        if self._config.vad.disabled:
+            for chunk in self._input.flush():
+                await self._send(protocol.realtime_audio(chunk), audio=True)
+            await self._send(protocol.activity_end())
+
+    async def _handle_context(self, context: LLMContext) -> None:
+        """The first context seeds the conversation; later ones are the aggregators' record
+        of what the model already heard, so they are not sent again."""
+        self._context = context
+        messages = context.get_messages()
+        instruction = _system_instruction(messages)
+        if instruction and instruction != self._config.system_instruction:
+            self._config.system_instruction = instruction
+            if self._session is not None:
+                await self._send(protocol.context_update(system_instruction=instruction))
+        if self._seeded:
+            return
+        self._seeded = True
+        turns = _turns_from_messages(messages)
+        await self._send(protocol.client_content(turns, turn_complete=True))
+
+    async def _append_messages(self, messages: list[Any], *, run_llm: bool) -> None:
+        turns = _turns_from_messages(messages)
+        if turns or run_llm:
+            await self._send(protocol.client_content(turns, turn_complete=run_llm))
+
+    # ------------------------------------------------------------------ events out
+
+    async def _on_event(self, event: ServerEvent | SessionEvent) -> None:
+        """Map one server or session event to frames. Reads as a table."""
+        if isinstance(event, AudioChunk):
+            await self._on_audio(event)
+        elif isinstance(event, OutputTranscript):
+            await self._on_output_transcript(event)
+        elif isinstance(event, ModelText):
+            await self._on_model_text(event)
+        elif isinstance(event, InputTranscript):
+            await self._apply(self._turns.on_input_transcript(event.text, event.finished))
+        elif isinstance(event, Interrupted):
+            await self._on_interrupted()
+        elif isinstance(event, GenerationComplete):
+            await self._apply(self._turns.on_generation_complete())
+        elif isinstance(event, TurnComplete):
+            await self._apply(self._turns.on_turn_complete())
+            await self._report_usage()
+        elif isinstance(event, ToolCall):
+            await self._on_tool_call(event.calls)
+        elif isinstance(event, ToolCallCancellation):
+            await self._on_tool_cancellation(event.ids)
+        elif isinstance(event, Usage):
+            self._usage.observe(event)
+        elif isinstance(event, VoiceActivity):
+            await self._apply(self._turns.on_voice_activity(event.started))
+        elif isinstance(event, (ResumptionUpdate, GoAway, SetupComplete)):
+            pass  # the session acts on these
+        elif isinstance(event, GroundingMetadata):
+            logger.debug(f"{self}: grounding metadata received")
+        elif isinstance(event, UnknownMessage):
+            if event.keys not in self._unknown_reported:
+                self._unknown_reported.add(event.keys)
+                logger.warning(
+                    f"{self}: server sent a message this client does not know: {event.keys}"
+                )
+        elif isinstance(event, Connected):
+            logger.info(
+                f"{self}: connected (#{event.connection_number}, "
+                f"{'resumed' if event.resumed else 'new session'}, {event.connect_seconds:.2f}s)"
+            )
+        elif isinstance(event, Disconnected):
+            await self._apply(self._turns.reset())
+        elif isinstance(event, InputOverflow):
+            logger.warning(f"{self}: dropped {event.dropped_audio_bytes} bytes of buffered audio")
+        elif isinstance(event, Failed):
+            await self._on_failed(event.error)
+
+    async def _on_audio(self, event: AudioChunk) -> None:
+        deliver, effects = self._turns.on_model_output()
+        if not deliver:
+            return
+        await self._apply(effects)
+        audio = self._odd_output_byte + event.data
+        self._odd_output_byte = audio[len(audio) - len(audio) % 2 :]
+        audio = audio[: len(audio) - len(audio) % 2]
+        if audio:
+            await self.push_frame(
+                TTSAudioRawFrame(audio=audio, sample_rate=event.sample_rate, num_channels=1)
+            )
+
+    async def _on_output_transcript(self, event: OutputTranscript) -> None:
+        if not event.text:
+            return
+        deliver, effects = self._turns.on_model_output()
+        if not deliver:
+            return
+        await self._apply(effects)
+        # LLMTextFrame for RTVI's bot-llm-text (not appended: the TTSTextFrame is, once played).
+        text_frame = LLMTextFrame(event.text)
+        text_frame.append_to_context = False
+        await self.push_frame(text_frame)
+        spoken = TTSTextFrame(event.text, text_type="sentence")
+        spoken.includes_inter_frame_spaces = True
+        await self.push_frame(spoken)
+
+    async def _on_model_text(self, event: ModelText) -> None:
+        if event.thought:
+            await self.push_frame(LLMThoughtStartFrame())
+            await self.push_frame(LLMThoughtTextFrame(event.text))
+            await self.push_frame(LLMThoughtEndFrame())
+            return
+        deliver, effects = self._turns.on_model_output()
+        if deliver:
+            await self._apply(effects)
+            await self.push_frame(LLMTextFrame(event.text))
+
+    async def _on_interrupted(self) -> None:
+        # The InterruptionFrame goes out first: the output transport flushes queued audio now.
+        await self.stop_all_metrics()
+        await self.broadcast_frame(InterruptionFrame)
+        await self._handle_interruptions(InterruptionFrame())  # cancels interruptible tools
+        await self._apply(self._turns.on_interrupted())
+
+    async def _apply(self, effects: list[Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, UserStarted):
+                await self.broadcast_frame(UserStartedSpeakingFrame)
+            elif isinstance(effect, UserStopped):
+                await self.broadcast_frame(UserStoppedSpeakingFrame)
+            elif isinstance(effect, UserSentence):
+                await self._push_user_sentence(effect.text)
+            elif isinstance(effect, ReplyStarted):
+                await self._reply_started()
+            elif isinstance(effect, ReplyEnded):
+                await self._reply_ended(effect.interrupted)
+
+    async def _push_user_sentence(self, text: str) -> None:
+        for direction in (FrameDirection.UPSTREAM, FrameDirection.DOWNSTREAM):
+            await self.push_frame(
+                TranscriptionFrame(
+                    text=text,
+                    user_id="user",
+                    timestamp=time_now_iso8601(),
+                    language=_given(self._settings.language),
+                    finalized=True,
+                ),
+                direction,
+            )
+
+    async def _reply_started(self) -> None:
+        speech_end = self._speech.ttfb_start()
+        if speech_end is not None and self.metrics_enabled:
+            ttfb = max(0.0, time.time() - speech_end)
+            await self.push_frame(
+                MetricsFrame(
+                    data=[
+                        TTFBMetricsData(processor=self.name, model=self._config.model, value=ttfb)
+                    ]
+                )
+            )
+        if not self._config.text_output:
+            await self.push_frame(TTSStartedFrame())
+        await self.push_frame(LLMFullResponseStartFrame())
+
+    async def _reply_ended(self, interrupted: bool) -> None:
+        self._odd_output_byte = b""
+        if not self._config.text_output:
+            await self.push_frame(TTSStoppedFrame())
+        if not interrupted:
+            # After an interruption the InterruptionFrame already closed the assistant turn.
+            await self.push_frame(LLMFullResponseEndFrame())
+
+    async def _report_usage(self) -> None:
+        tokens = self._usage.end_turn()
+        if tokens is not None and self.usage_metrics_enabled:
+            data: list[MetricsData] = [
+                LLMUsageMetricsData(processor=self.name, model=self._config.model, value=tokens)
+            ]
+            await self.push_frame(MetricsFrame(data=data))
+
+    async def _on_failed(self, error: Exception) -> None:
+        self._failed = True
+        await self._apply(self._turns.reset())
+        await self.push_error(error_msg=f"{self}: {error}", exception=error, fatal=True)
+
+    # ------------------------------------------------------------------ tools
+
+    async def _on_tool_call(self, calls: tuple[FunctionCall, ...]) -> None:
+        await self._apply(self._turns.on_tool_call())
+        fresh = [call for call in calls if call.id not in self._seen_tool_calls]
+        for call in calls:
+            if call.id in self._seen_tool_calls:
+                logger.debug(f"{self}: ignoring a repeated delivery of tool call {call.id}")
+        if not fresh:
+            return
+        for call in fresh:
+            self._seen_tool_calls.add(call.id)
+            self._tool_names[call.id] = call.name
+        await self.run_function_calls(
+            [
+                FunctionCallFromLLM(
+                    function_name=call.name,
+                    tool_call_id=call.id,
+                    arguments=call.args,
+                    context=self._context,
+                )
+                for call in fresh
+            ]
+        )
+
+    async def _on_tool_cancellation(self, ids: tuple[str, ...]) -> None:
+        logger.info(f"{self}: server cancelled tool calls {list(ids)}")
+        if self._session is not None:
+            self._session.sent_tool_response(list(ids))
+
+    async def _send_tool_result(self, frame: FunctionCallResultFrame) -> None:
+        name = self._tool_names.get(frame.tool_call_id, frame.function_name)
+        if frame.error:
+            response: dict[str, Any] = {"error": frame.error}
+        elif isinstance(frame.result, dict):
+            response = frame.result
+        else:
+            response = {"result": frame.result}
+        await self._send(
+            protocol.tool_response([protocol.function_response(frame.tool_call_id, name, response)])
+        )
+        if self._session is not None:
+            self._session.sent_tool_response([frame.tool_call_id])
+
+    def _register_direct_functions(self, tools: ToolsSchema | list[Any] | None) -> None:
+        """Direct functions in ``tools=`` register themselves, as elsewhere in Pipecat."""
+        items = tools.standard_tools if isinstance(tools, ToolsSchema) else (tools or [])
+        for item in items:
+            if callable(item) and not isinstance(item, FunctionSchema):
+                self.register_direct_function(item)
+
+
+def _given(value: Any, default: Any = None) -> Any:
+    return value if is_given(value) and value is not None else default
+
+
+def _declarations_from(tools: ToolsSchema | list[Any] | None) -> list[dict[str, Any]]:
+    """Pipecat tools -> Live API ``tools`` entries (function declarations + native tools)."""
+    if tools is None:
+        return []
+    native: list[dict[str, Any]] = []
+    if isinstance(tools, ToolsSchema):
+        standard: list[Any] = list(tools.standard_tools)
+        for key, value in (tools.custom_tools or {}).items():
+            if key in (AdapterType.GEMINI, "gemini"):
+                native.extend(value)
+    else:
+        standard = [t for t in tools if not isinstance(t, dict)]
+        native = [t for t in tools if isinstance(t, dict)]
+    declarations = []
+    for tool in standard:
+        schema = tool if isinstance(tool, FunctionSchema) else _direct_schema(tool)
+        declarations.append(
+            {
+                "name": schema.name,
+                "description": schema.description,
+                "parametersJsonSchema": {
+                    "type": "object",
+                    "properties": schema.properties,
+                    "required": schema.required,
+                },
+            }
+        )
+    entries: list[dict[str, Any]] = []
+    if declarations:
+        entries.append({"functionDeclarations": declarations})
+    entries.extend(native)
+    return entries
+
+
+def _direct_schema(function: Any) -> FunctionSchema:
+    from pipecat.adapters.llm.schemas.direct_function import DirectFunctionWrapper
+
+    if not callable(function):
+        raise ConfigurationError(
+            f"tools entries must be FunctionSchema, direct functions or dicts, got {function!r}."
+        )
+    return DirectFunctionWrapper(function).to_function_schema()
+
+
+def _system_instruction(messages: list[Any]) -> str | None:
+    texts = [
+        m["content"]
+        for m in messages
+        if isinstance(m, dict)
+        and m.get("role") in ("system", "developer")
+        and isinstance(m.get("content"), str)
+    ]
+    return "\n\n".join(texts) or None
+
+
+def _turns_from_messages(messages: list[Any]) -> list[dict[str, Any]]:
+    """Text history -> ``clientContent`` turns (system messages travel in ``setup``)."""
+    turns: list[dict[str, Any]] = []
+    for message in messages:
+        if not isinstance(message, dict):
+            continue
+        role = message.get("role")
+        if role not in ("user", "assistant", "model"):
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            texts = [content]
+        elif isinstance(content, list):
+            texts = [
+                part.get("text", "")
+                for part in content
+                if isinstance(part, dict) and part.get("type") == "text"
+            ]
+        else:
+            texts = []
+        parts = [{"text": text} for text in texts if text]
+        if parts:
+            turns.append({"role": "user" if role == "user" else "model", "parts": parts})
+    return turns

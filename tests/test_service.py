@@ -1,0 +1,255 @@
+"""GeminiLiveService in real Pipecat pipelines against the emulator: conversations as stories."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pipecat.frames.frames import (
+    ErrorFrame,
+    InterruptionFrame,
+    LLMFullResponseEndFrame,
+    LLMFullResponseStartFrame,
+    MetricsFrame,
+    TranscriptionFrame,
+    TTSAudioRawFrame,
+    TTSStartedFrame,
+    TTSStoppedFrame,
+    TTSTextFrame,
+    UserStartedSpeakingFrame,
+    UserStoppedSpeakingFrame,
+)
+from pipecat.metrics.metrics import LLMUsageMetricsData, TTFBMetricsData
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
+from pipecat.processors.frame_processor import FrameDirection
+
+from pipecat_gemini_live import ConfigurationError, GeminiLiveService
+from pipecat_gemini_live.emulator import LiveEmulator, Reply, ScriptedResponder
+from tests.pipeline_kit import FakeSpeaker, running_bot, silence, speech
+
+DOWN, UP = FrameDirection.DOWNSTREAM, FrameDirection.UPSTREAM
+
+
+def service_for(emu: LiveEmulator, **kwargs) -> GeminiLiveService:
+    return GeminiLiveService(api_key="test-key", base_url=emu.base_url, **kwargs)
+
+
+async def test_48k_stereo_input_reaches_the_wire_as_16k_mono_chunks_and_the_reply_as_24k():
+    responder = ScriptedResponder(
+        [Reply(text="Hello from the emulator.", input_transcript="Hi there.")]
+    )
+    async with LiveEmulator(api_key="test-key", responder=responder) as emu:
+        llm = service_for(emu)
+        async with running_bot([llm]) as bot:
+            await bot.say(speech(1.0, 48000, 2) + silence(1.2, 48000, 2), 48000, 2)
+            await bot.wait_for(lambda: bot.tail.frames(LLMFullResponseEndFrame))
+            session = emu.sessions[0]
+
+            rates = {rate for rate, _ in session.audio_chunks}
+            sizes = {size for _, size in session.audio_chunks}
+            assert rates == {16000}
+            assert sizes == {1280}  # 40 ms of 16 kHz mono PCM16, every chunk
+            assert session.audio_mime_types == {"audio/pcm;rate=16000"}
+            # 2.2 s of audio went in; all of it (but the last partial chunk) is on the wire.
+            assert 2.2 - 0.05 <= session.audio_seconds_received <= 2.2 + 0.05
+
+            audio = bot.tail.frames(TTSAudioRawFrame)
+            assert audio and {(f.sample_rate, f.num_channels) for f in audio} == {(24000, 1)}
+            assert bot.tail.types(
+                TTSStartedFrame, LLMFullResponseStartFrame, LLMFullResponseEndFrame, TTSStoppedFrame
+            ) == [
+                "TTSStartedFrame",
+                "LLMFullResponseStartFrame",
+                "TTSStoppedFrame",
+                "LLMFullResponseEndFrame",
+            ]
+            spoken = "".join(f.text for f in bot.tail.frames(TTSTextFrame))
+            assert spoken.strip() == "Hello from the emulator."
+
+
+async def test_every_turn_is_answered_with_user_turn_frames_transcripts_ttfb_and_usage():
+    responder = ScriptedResponder(
+        [
+            Reply(text="First answer.", input_transcript="What time is it? Tell me."),
+            Reply(text="Second answer.", input_transcript="And tomorrow?"),
+        ]
+    )
+    async with LiveEmulator(api_key="test-key", responder=responder) as emu:
+        llm = service_for(emu)
+        async with running_bot([llm]) as bot:
+            for n in (1, 2):
+                await bot.say(speech(0.8, seed=n) + silence(1.0))
+                await bot.wait_for(lambda n=n: len(bot.tail.frames(LLMFullResponseEndFrame)) == n)
+                await bot.wait_for(
+                    lambda n=n: (
+                        len(
+                            [
+                                m
+                                for m in bot.tail.frames(MetricsFrame)
+                                if isinstance(m.data[0], LLMUsageMetricsData)
+                            ]
+                        )
+                        == n
+                    )
+                )
+
+            # User turns, announced from server events, in both directions.
+            assert len(bot.tail.frames(UserStartedSpeakingFrame, DOWN)) == 2
+            assert len(bot.head.frames(UserStartedSpeakingFrame, UP)) == 2
+            order = bot.tail.types(
+                UserStartedSpeakingFrame, UserStoppedSpeakingFrame, TTSStartedFrame
+            )
+            assert (
+                order
+                == ["UserStartedSpeakingFrame", "UserStoppedSpeakingFrame", "TTSStartedFrame"] * 2
+            )
+
+            # Sentences, not fragments, and not merged across turns.
+            said = [f.text for f in bot.head.frames(TranscriptionFrame, UP)]
+            assert said == ["What time is it?", "Tell me.", "And tomorrow?"]
+
+            ttfb = [
+                d.value
+                for m in bot.tail.frames(MetricsFrame)
+                for d in m.data
+                if isinstance(d, TTFBMetricsData)
+            ]
+            assert len(ttfb) == 2 and all(0.0 < value < 3.0 for value in ttfb)
+
+            usage = [
+                d.value
+                for m in bot.tail.frames(MetricsFrame)
+                for d in m.data
+                if isinstance(d, LLMUsageMetricsData)
+            ]
+            assert len(usage) == 2
+            assert all(u.output_audio_tokens and u.output_audio_tokens > 0 for u in usage)
+            assert llm._usage.session_total.total_tokens == sum(u.total_tokens for u in usage)
+
+
+async def test_the_context_records_what_the_user_said_and_what_the_bot_said():
+    responder = ScriptedResponder(
+        [Reply(text="It is sunny in Paris.", input_transcript="Weather in Paris?")]
+    )
+    async with LiveEmulator(api_key="test-key", responder=responder) as emu:
+        llm = service_for(emu, system_instruction="You are a weather bot.")
+        context = LLMContext()
+        aggregators = LLMContextAggregatorPair(context)
+        speaker = FakeSpeaker(speed=8.0)
+        async with running_bot([aggregators.user(), llm, speaker, aggregators.assistant()]) as bot:
+            await bot.say(speech(0.8) + silence(1.0))
+            await bot.wait_for(
+                lambda: any(m.get("role") == "assistant" for m in context.get_messages()), 15
+            )
+            messages = [m for m in context.get_messages() if m.get("role") in ("user", "assistant")]
+            assert messages[0]["role"] == "user" and "Weather in Paris?" in str(
+                messages[0]["content"]
+            )
+            assert messages[-1]["role"] == "assistant"
+            assert "It is sunny in Paris." in str(messages[-1]["content"])
+        assert (
+            emu.sessions[0].setup["system_instruction"]["parts"][0]["text"]
+            == "You are a weather bot."
+        )
+
+
+async def test_barge_in_interrupts_at_once_with_no_stale_audio_and_a_truncated_context():
+    long_reply = "This is a long answer that keeps going " * 6
+    responder = ScriptedResponder(
+        [
+            Reply(text=long_reply, input_transcript="Tell me a story."),
+            Reply(text="Sure, stopping.", input_transcript="Stop."),
+        ]
+    )
+    async with LiveEmulator(api_key="test-key", responder=responder, pace=1.0) as emu:
+        llm = service_for(emu)
+        context = LLMContext()
+        aggregators = LLMContextAggregatorPair(context)
+        speaker = FakeSpeaker()
+        async with running_bot([aggregators.user(), llm, speaker, aggregators.assistant()]) as bot:
+            await bot.say(speech(0.8) + silence(1.0))
+            await bot.wait_for(lambda: len(speaker.played) > 24000 * 2 * 0.8)  # 0.8 s heard
+            await bot.say(speech(0.8, seed=7) + silence(1.0), speed=1.0)  # the user barges in
+            await bot.wait_for(lambda: len(bot.tail.frames(LLMFullResponseEndFrame)) >= 1, 15)
+
+            seen = bot.tail.seen
+            interruption = next(
+                i for i, s in enumerate(seen) if isinstance(s.frame, InterruptionFrame)
+            )
+            next_reply = next(
+                (
+                    i
+                    for i, s in enumerate(seen)
+                    if i > interruption and isinstance(s.frame, TTSStartedFrame)
+                ),
+                len(seen),
+            )
+            stale = [
+                s for s in seen[interruption:next_reply] if isinstance(s.frame, TTSAudioRawFrame)
+            ]
+            assert stale == []
+            assert emu.sessions[0].interruptions == 1
+
+            await bot.wait_for(
+                lambda: sum(m.get("role") == "assistant" for m in context.get_messages()) >= 2, 15
+            )
+            first_answer = next(m for m in context.get_messages() if m.get("role") == "assistant")
+            heard = str(first_answer["content"])
+            assert heard and long_reply.strip().startswith(heard.strip()[:20])
+            assert len(heard) < len(long_reply) * 0.8  # only what was played, not the whole reply
+
+
+async def test_bare_pipeline_with_no_context_frame_still_converses():
+    async with LiveEmulator(api_key="test-key") as emu:
+        llm = service_for(emu)
+        async with running_bot([llm]) as bot:
+            await bot.say(speech(0.6) + silence(1.0))
+            await bot.wait_for(lambda: bot.tail.frames(TTSAudioRawFrame))
+            assert not bot.tail.frames(ErrorFrame)
+
+
+async def test_a_wrong_key_is_one_clear_fatal_error_and_the_key_is_never_shown(capfd):
+    async with LiveEmulator(api_key="right-key") as emu:
+        llm = GeminiLiveService(api_key="wrong-secret-key", base_url=emu.base_url)
+        async with running_bot([llm]) as bot:
+            await bot.say(speech(0.3), speed=8.0)
+            await bot.wait_for(lambda: bot.head.frames(ErrorFrame, UP), 15)
+            await asyncio.sleep(0.3)
+            await bot.say(speech(0.3), speed=8.0)
+            await asyncio.sleep(0.2)
+            errors = bot.head.frames(ErrorFrame, UP)
+            assert len(errors) == 1 and errors[0].fatal
+            assert "API key" in errors[0].error or "1007" in errors[0].error
+            assert "wrong-secret-key" not in errors[0].error
+        assert "wrong-secret-key" not in repr(llm)
+    out, err = capfd.readouterr()
+    assert "wrong-secret-key" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"voice": "Vesta"}, "Unknown voice"),
+        ({"model": "gemini-live-9"}, "Unknown Live model"),
+        ({"input_chunk_ms": 5}, "input_chunk_ms"),
+        ({"base_url": "ftp://nowhere"}, "base_url must look like"),
+        ({"api_version": "v7"}, "api_version must be one of"),
+        (
+            {"settings": GeminiLiveService.Settings(affective_dialog=True)},
+            "does not support affective dialog",
+        ),
+    ],
+)
+def test_bad_configuration_fails_at_construction(kwargs, message):
+    with pytest.raises(ConfigurationError, match=message):
+        GeminiLiveService(api_key="k", **kwargs)
+
+
+def test_a_missing_key_says_where_to_put_it(monkeypatch):
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="GOOGLE_API_KEY"):
+        GeminiLiveService()
+    monkeypatch.setenv("GEMINI_API_KEY", "from-env")
+    assert "from-env" not in repr(GeminiLiveService())
