@@ -142,8 +142,8 @@ class SessionConfig:
         if self.backend not in caps.backends:
             served = " and ".join(b.value for b in caps.backends)
             raise ConfigurationError(
-                f"Model {caps.model!r} is served by the {served} backend, not {self.backend.value}. "
-                "Pick a model for this backend (see pipecat_gemini_live.models.MODELS)."
+                f"Model {caps.model!r} is served by the {served} backend, "
+                f"not {self.backend.value}. Pick a model for this backend (see pipecat_gemini_live.models.MODELS)."
             )
         if self.text_output and not caps.text_output:
             raise ConfigurationError(
@@ -166,9 +166,12 @@ class SessionConfig:
             )
         if self.proactive_audio is not None:
             if caps.proactive_audio is ProactiveAudio.UNSUPPORTED:
+                supported = _models_where(
+                    lambda m: m.proactive_audio is not ProactiveAudio.UNSUPPORTED
+                )
                 raise ConfigurationError(
-                    f"Model {caps.model!r} does not support proactive audio. Models that do: "
-                    f"{_models_where(lambda m: m.proactive_audio is not ProactiveAudio.UNSUPPORTED)}."
+                    f"Model {caps.model!r} does not support proactive audio. "
+                    f"Models that do: {supported}."
                 )
             if caps.proactive_audio is ProactiveAudio.ALWAYS_ON and not self.proactive_audio:
                 raise ConfigurationError(

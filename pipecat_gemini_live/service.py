@@ -317,14 +317,24 @@ class GeminiLiveService(LLMService):
             user_turn_strategies=ExternalUserTurnStrategies(),
         )
 
-    async def _update_settings(self, delta: LLMSettings) -> dict[str, Any]:
+    async def _update_settings(self, delta: LLMSettings) -> dict[str, Any]:  # type: ignore[override]
+        """Validate and store new settings; an invalid update is refused, not half-applied."""
         changed = await super()._update_settings(delta)
-        if changed:
-            self._config = self._build_config()
-            logger.warning(
-                f"{self}: settings {sorted(changed)} changed; they apply from the next "
-                "connection (live application arrives with contextUpdate support)"
-            )
+        if not changed:
+            return changed
+        try:
+            config = self._build_config()
+        except ConfigurationError as error:
+            for name, old in changed.items():
+                setattr(self._settings, name, old)
+            await self.push_error(error_msg=f"{self}: settings update refused: {error}")
+            return {}
+        config.system_instruction = self._config.system_instruction or config.system_instruction
+        self._config = config
+        logger.warning(
+            f"{self}: settings {sorted(changed)} stored; they take effect on the next "
+            "connection of this session (live switching is not implemented yet)"
+        )
         return changed
 
     # ------------------------------------------------------------------ lifecycle

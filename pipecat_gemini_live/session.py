@@ -17,7 +17,7 @@ import contextlib
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -169,7 +169,7 @@ class LiveSession:
         url: str,
         headers: dict[str, str],
         build_setup: Callable[[str | None], dict[str, Any]],
-        on_event: Callable[[ServerEvent | SessionEvent], Awaitable[None]],
+        on_event: Callable[[ServerEvent | SessionEvent], Coroutine[Any, Any, None]],
         retry: RetryPolicy | None = None,
         max_buffered_bytes: int = 4 * 1024 * 1024,
         open_timeout: float = 10.0,
@@ -427,7 +427,7 @@ class LiveSession:
                 continue
             for event in events:
                 await self._dispatch(event)
-        raise WebSocketClosed(ws.close_rcvd, ws.close_sent)
+        raise WebSocketClosed(ws.protocol.close_rcvd, ws.protocol.close_sent)
 
     async def _dispatch(self, event: ServerEvent) -> None:
         self.conversation.observe(event)

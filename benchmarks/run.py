@@ -1,0 +1,206 @@
+"""CPU per second of conversation: GeminiLiveService vs Pipecat's built-in GeminiLiveLLMService.
+
+    python benchmarks/run.py [--turns 6] [--speed 4]
+
+Each service runs in its own process, in a real Pipecat pipeline, against the bundled emulator
+(running on its own thread of that process, over TLS for both, because the built-in service's
+SDK always uses TLS). The same conversation is streamed into each: turns of speech-like audio
+and silence as 20 ms frames, at ``--speed`` x real time, at 16 kHz mono (Pipecat's default
+input) and at 48 kHz mono (WebRTC's native rate). CPU is the pipeline thread's own CPU time
+(``time.thread_time``), so the emulator's work is not counted. Memory is the growth of the
+Python heap over the conversation (tracemalloc would distort CPU, so it is measured in a
+separate run). Prints one table; the ratio column is ours / built-in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def speech_and_silence(turns: int, rate: int) -> list[bytes]:
+    from tests.pipeline_kit import silence, speech
+
+    pcm = b""
+    for turn in range(turns):
+        pcm += speech(2.0, rate, seed=turn) + silence(2.5, rate)
+    frame = 2 * rate // 50
+    return [pcm[i : i + frame] for i in range(0, len(pcm), frame)]
+
+
+def start_emulator(pace: float):
+    """The emulator on its own thread and loop; returns (emulator, stop)."""
+    from pipecat_gemini_live.emulator import LiveEmulator, Reply, ScriptedResponder
+
+    ready = threading.Event()
+    holder: dict = {}
+
+    def serve() -> None:
+        async def body() -> None:
+            replies = [Reply(text="Here is a short spoken answer to that.")] * 50
+            async with LiveEmulator(
+                api_key="bench-key", tls=True, pace=pace, responder=ScriptedResponder(replies)
+            ) as emu:
+                holder["emu"] = emu
+                holder["stop"] = asyncio.Event()
+                ready.set()
+                await holder["stop"].wait()
+
+        holder["loop"] = asyncio.new_event_loop()
+        holder["loop"].run_until_complete(body())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    ready.wait(10)
+
+    def stop() -> None:
+        holder["loop"].call_soon_threadsafe(holder["stop"].set)
+        thread.join(5)
+
+    return holder["emu"], stop
+
+
+def make_service(kind: str, emu):
+    if kind == "ours":
+        from pipecat_gemini_live import GeminiLiveService
+
+        return GeminiLiveService(
+            api_key="bench-key",
+            base_url=emu.base_url.replace("https://", "wss://"),
+            model="gemini-2.5-flash-native-audio-preview-12-2025",
+        )
+    from google.genai.types import HttpOptions
+    from pipecat.services.google.gemini_live.llm import GeminiLiveLLMService
+
+    return GeminiLiveLLMService(
+        api_key="bench-key",
+        settings=GeminiLiveLLMService.Settings(
+            model="models/gemini-2.5-flash-native-audio-preview-12-2025", voice="Puck"
+        ),
+        http_options=HttpOptions(base_url=emu.base_url, api_version="v1beta"),
+    )
+
+
+async def converse(kind: str, rate: int, turns: int, speed: float, measure_memory: bool) -> dict:
+    from pipecat.frames.frames import InputAudioRawFrame, LLMContextFrame, TTSAudioRawFrame
+    from pipecat.processors.aggregators.llm_context import LLMContext
+
+    from tests.pipeline_kit import running_bot
+
+    emu, stop = start_emulator(pace=speed)
+    os.environ["SSL_CERT_FILE"] = str(emu.cert_path)
+    frames = speech_and_silence(turns, rate)
+    try:
+        llm = make_service(kind, emu)
+        async with running_bot([llm], metrics=True) as bot:
+            context = LLMContext([{"role": "system", "content": "Be brief."}])
+            await bot.worker.queue_frame(LLMContextFrame(context))
+            await bot.wait_for(lambda: bot.tail.frames(TTSAudioRawFrame), 15)  # greeting
+            if measure_memory:
+                import tracemalloc
+
+                tracemalloc.start()
+                heap_before = tracemalloc.get_traced_memory()[0]
+            cpu_before, wall_before = time.thread_time(), time.monotonic()
+            for audio in frames:
+                await bot.worker.queue_frame(InputAudioRawFrame(audio, rate, 1))
+                await asyncio.sleep(0.02 / speed)
+            await asyncio.sleep(2.5 / speed)  # the last reply
+            cpu = time.thread_time() - cpu_before
+            wall = time.monotonic() - wall_before
+            heap_growth = 0
+            if measure_memory:
+                heap_growth = tracemalloc.get_traced_memory()[0] - heap_before
+                tracemalloc.stop()
+            replies = bot.tail.frames(TTSAudioRawFrame)
+            reply_seconds = sum(len(f.audio) for f in replies) / 2 / 24000
+    finally:
+        stop()
+    conversation_seconds = len(frames) * 0.02
+    return {
+        "cpu": cpu,
+        "wall": wall,
+        "conversation_seconds": conversation_seconds,
+        "reply_seconds": reply_seconds,
+        "heap_growth": heap_growth,
+    }
+
+
+def child(args: argparse.Namespace) -> None:
+    from loguru import logger
+
+    logger.remove()
+    result = asyncio.run(
+        converse(args.kind, args.rate, args.turns, args.speed, args.measure_memory)
+    )
+    print("RESULT " + json.dumps(result))
+
+
+def run_child(kind: str, rate: int, turns: int, speed: float, memory: bool) -> dict:
+    command = [
+        sys.executable, __file__, "--child", "--kind", kind, "--rate", str(rate),
+        "--turns", str(turns), "--speed", str(speed),
+    ] + (["--measure-memory"] if memory else [])
+    env = dict(os.environ, NO_PROXY="127.0.0.1,localhost", PYTHONWARNINGS="ignore")
+    out = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"{kind} run failed:\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--kind", default="ours")
+    parser.add_argument("--rate", type=int, default=16000)
+    parser.add_argument("--turns", type=int, default=6)
+    parser.add_argument("--speed", type=float, default=4.0)
+    parser.add_argument("--measure-memory", action="store_true")
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+
+    rows = []
+    for rate in (16000, 48000):
+        cpu = {k: run_child(k, rate, args.turns, args.speed, False) for k in ("ours", "builtin")}
+        mem = {k: run_child(k, rate, args.turns, args.speed, True) for k in ("ours", "builtin")}
+        rows.append((rate, cpu, mem))
+
+    print(
+        f"\nCPU per conversation-second, {args.turns} turns, {args.speed:g}x real time, "
+        "same audio, same emulator (lower is better)\n"
+    )
+    header = (
+        f"{'input':>10} | {'service':>8} | {'conv s':>6} | {'reply s':>7} | {'CPU s':>6} | "
+        f"{'CPU ms per conv s':>17} | {'heap growth KB':>14}"
+    )
+    print(header)
+    print("-" * len(header))
+    for rate, cpu, mem in rows:
+        for kind in ("ours", "builtin"):
+            r = cpu[kind]
+            per_second = 1000 * r["cpu"] / r["conversation_seconds"]
+            print(
+                f"{rate // 1000:>7}kHz | {kind:>8} | {r['conversation_seconds']:>6.1f} | "
+                f"{r['reply_seconds']:>7.1f} | {r['cpu']:>6.2f} | {per_second:>17.2f} | "
+                f"{mem[kind]['heap_growth'] / 1024:>14.0f}"
+            )
+        ratio = cpu["ours"]["cpu"] / cpu["builtin"]["cpu"]
+        print(f"{'':>10} | ratio ours/built-in CPU: {ratio:.2f}")
+    print()
+
+
+if __name__ == "__main__":
+    main()
