@@ -143,7 +143,8 @@ class SessionConfig:
             served = " and ".join(b.value for b in caps.backends)
             raise ConfigurationError(
                 f"Model {caps.model!r} is served by the {served} backend, "
-                f"not {self.backend.value}. Pick a model for this backend (see pipecat_gemini_live.models.MODELS)."
+                f"not {self.backend.value}. Pick a model for this backend "
+                "(see pipecat_gemini_live.models.MODELS)."
             )
         if self.text_output and not caps.text_output:
             raise ConfigurationError(

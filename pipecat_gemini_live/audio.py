@@ -1,0 +1,180 @@
+"""Streaming audio conversion: any-rate mono/stereo PCM16 in, 16 kHz mono fixed chunks out.
+
+Resampling each frame on its own clicks at every frame boundary, so the converter keeps the
+resampler's filter state between frames (``soxr.ResampleStream``, as Pipecat's own streaming
+resampler does) and carries partial samples over instead of dropping or padding them.
+"""
+
+from __future__ import annotations
+
+import io
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soxr
+
+
+class AudioFormatError(ValueError):
+    """Audio that cannot be converted; the message says what was wrong and what to send."""
+
+
+@dataclass(frozen=True)
+class InputIssue:
+    """Something odd about the input that was handled, reported once for the caller to log."""
+
+    kind: str
+    message: str
+
+
+class InputAudioConverter:
+    """Any-rate, any-channel PCM16 frames in -> fixed-size 16 kHz mono PCM16 chunks out."""
+
+    def __init__(self, *, target_rate: int = 16000, chunk_ms: int = 40) -> None:
+        if not isinstance(chunk_ms, int) or not 10 <= chunk_ms <= 1000:
+            raise AudioFormatError(
+                f"chunk_ms must be a whole number from 10 to 1000, got {chunk_ms!r}."
+            )
+        if target_rate * chunk_ms % 1000:
+            raise AudioFormatError(
+                f"chunk_ms={chunk_ms} does not give a whole number of samples at {target_rate} Hz."
+            )
+        self.target_rate = target_rate
+        self.chunk_ms = chunk_ms
+        self._chunk_bytes = 2 * target_rate * chunk_ms // 1000
+        self._out = bytearray()
+        self._leftover = b""  # bytes of an incomplete input sample frame, kept for the next push
+        self._source: tuple[int, int] | None = None  # (rate, channels) of the current stream
+        self._resampler: soxr.ResampleStream | None = None
+        self._issues: list[InputIssue] = []
+        self._reported: set[str] = set()
+
+    @property
+    def chunk_bytes(self) -> int:
+        return self._chunk_bytes
+
+    @property
+    def pending_bytes(self) -> int:
+        return len(self._out)
+
+    def push(self, audio: bytes, sample_rate: int, num_channels: int) -> list[bytes]:
+        """Convert one frame; returns the complete chunks it made (possibly none)."""
+        if not isinstance(audio, (bytes, bytearray, memoryview)):
+            raise AudioFormatError(f"audio must be PCM16 bytes, got {type(audio).__name__}.")
+        if not isinstance(sample_rate, int) or sample_rate <= 0:
+            raise AudioFormatError(
+                f"sample_rate must be a positive number of Hz, got {sample_rate!r}."
+            )
+        if not isinstance(num_channels, int) or num_channels <= 0:
+            raise AudioFormatError(f"num_channels must be 1 or more, got {num_channels!r}.")
+
+        source = (sample_rate, num_channels)
+        if self._source is not None and source != self._source:
+            self._note(
+                "format_changed",
+                f"input changed from {self._source[0]} Hz x{self._source[1]} to "
+                f"{sample_rate} Hz x{num_channels} mid-stream; converting the new format",
+            )
+            self._drain_resampler()
+            self._leftover = b""
+        if self._source != source:
+            self._source = source
+            self._resampler = (
+                soxr.ResampleStream(sample_rate, self.target_rate, 1, dtype="int16", quality="HQ")
+                if sample_rate != self.target_rate
+                else None
+            )
+
+        data = self._leftover + bytes(audio) if self._leftover else audio
+        frame_bytes = 2 * num_channels
+        usable = len(data) - len(data) % frame_bytes
+        if usable != len(data):
+            self._note(
+                "partial_frame",
+                f"a frame of {len(audio)} bytes is not a whole number of {num_channels}-channel "
+                "PCM16 samples; the remainder is kept and joined to the next frame",
+            )
+        self._leftover = bytes(data[usable:])
+        if usable:
+            self._convert(memoryview(data)[:usable], num_channels)
+        return self._take_chunks()
+
+    def flush(self) -> list[bytes]:
+        """End of stream: drain the resampler and pad the last chunk with silence."""
+        self._drain_resampler()
+        self._leftover = b""
+        self._source = None
+        self._resampler = None
+        chunks = self._take_chunks()
+        if self._out:
+            self._out.extend(bytes(self._chunk_bytes - len(self._out)))
+            chunks.extend(self._take_chunks())
+        return chunks
+
+    def take_issues(self) -> list[InputIssue]:
+        issues, self._issues = self._issues, []
+        return issues
+
+    def _convert(self, pcm: memoryview, num_channels: int) -> None:
+        samples = np.frombuffer(pcm, dtype="<i2")
+        if num_channels > 1:
+            samples = (
+                samples.reshape(-1, num_channels).astype(np.int32).sum(axis=1) // num_channels
+            ).astype(np.int16)
+        if self._resampler is None:
+            self._out.extend(samples.tobytes() if num_channels > 1 else pcm)
+        else:
+            self._out.extend(self._resampler.resample_chunk(samples).tobytes())
+
+    def _drain_resampler(self) -> None:
+        if self._resampler is not None:
+            tail = self._resampler.resample_chunk(np.zeros(0, dtype=np.int16), last=True)
+            self._out.extend(tail.tobytes())
+
+    def _take_chunks(self) -> list[bytes]:
+        size = self._chunk_bytes
+        count = len(self._out) // size
+        if not count:
+            return []
+        chunks = [bytes(self._out[i * size : (i + 1) * size]) for i in range(count)]
+        del self._out[: count * size]
+        return chunks
+
+    def _note(self, kind: str, message: str) -> None:
+        if kind not in self._reported:
+            self._reported.add(kind)
+            self._issues.append(InputIssue(kind, message))
+
+
+def pcm16_rms(chunk: bytes) -> float:
+    """Root-mean-square level of mono PCM16 (0 to 32768)."""
+    if len(chunk) < 2:
+        return 0.0
+    samples = np.frombuffer(chunk, dtype="<i2", count=len(chunk) // 2).astype(np.float32)
+    return float(np.sqrt(np.mean(samples * samples)))
+
+
+def wav_bytes(pcm: bytes, sample_rate: int, num_channels: int = 1) -> bytes:
+    """PCM16 -> the bytes of a WAV file."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(num_channels)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        wav.writeframes(pcm)
+    return buffer.getvalue()
+
+
+def read_wav(path: str | Path) -> tuple[bytes, int, int]:
+    """A PCM16 WAV file -> (pcm, sample_rate, num_channels)."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            if wav.getsampwidth() != 2:
+                raise AudioFormatError(
+                    f"{path} has {8 * wav.getsampwidth()}-bit samples; convert it to 16-bit PCM "
+                    "(e.g. sox in.wav -b 16 out.wav)."
+                )
+            return wav.readframes(wav.getnframes()), wav.getframerate(), wav.getnchannels()
+    except wave.Error as error:
+        raise AudioFormatError(f"{path} is not a PCM WAV file: {error}") from None

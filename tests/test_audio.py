@@ -1,0 +1,105 @@
+"""Streaming input conversion: any rate and channel count in, 16 kHz mono fixed chunks out."""
+
+import numpy as np
+import pytest
+import soxr
+
+from pipecat_gemini_live.audio import (
+    AudioFormatError,
+    InputAudioConverter,
+    pcm16_rms,
+    read_wav,
+    wav_bytes,
+)
+
+
+def tone(freq: float, seconds: float, rate: int, amplitude: float = 8000) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+
+
+def feed(converter: InputAudioConverter, pcm: bytes, rate: int, channels: int, frame: int) -> bytes:
+    out = []
+    for i in range(0, len(pcm), frame):
+        out += converter.push(pcm[i : i + frame], rate, channels)
+    out += converter.flush()
+    assert all(len(c) == converter.chunk_bytes for c in out)
+    return b"".join(out)
+
+
+def test_48k_stereo_becomes_16k_mono_at_the_same_pitch_without_boundary_clicks():
+    left, right = tone(440, 1.0, 48000, 6000), tone(440, 1.0, 48000, 10000)
+    stereo = np.stack([left, right], axis=1).reshape(-1).tobytes()
+    out = np.frombuffer(feed(InputAudioConverter(), stereo, 48000, 2, 3840), dtype=np.int16)
+
+    assert abs(len(out) / 16000 - 1.0) <= 0.04 + 0.01  # one chunk of padding at most
+    spectrum = np.abs(np.fft.rfft(out[:16000].astype(float)))
+    assert abs(np.argmax(spectrum) * 16000 / 16000 - 440) <= 2
+    # Streamed in 20 ms frames == resampled in one go (the filter state carries over).
+    whole = soxr.resample(((left.astype(np.int32) + right) // 2).astype(np.int16), 48000, 16000, quality="HQ")
+    n = min(len(whole), len(out)) - 200
+    assert np.max(np.abs(out[200:n].astype(int) - whole[200:n].astype(int))) <= 2
+
+
+def test_16k_mono_passes_through_byte_exact_and_8k_telephony_is_upsampled():
+    pcm = tone(300, 0.5, 16000).tobytes()
+    out = feed(InputAudioConverter(), pcm, 16000, 1, 640)
+    assert out[: len(pcm)] == pcm and set(out[len(pcm) :]) <= {0}
+
+    phone = tone(300, 0.5, 8000).tobytes()
+    out = np.frombuffer(feed(InputAudioConverter(), phone, 8000, 1, 320), dtype=np.int16)
+    assert abs(len(out) / 16000 - 0.5) <= 0.045
+
+
+def test_odd_length_frames_lose_nothing_and_are_reported_once():
+    pcm = tone(500, 0.5, 16000).tobytes()
+    converter = InputAudioConverter()
+    out, offset = [], 0
+    for size in (641, 639, 333, 1001, 7) * 40:
+        out += converter.push(pcm[offset : offset + size], 16000, 1)
+        offset += size
+    out += converter.flush()
+    assert b"".join(out)[: len(pcm)] == pcm
+    issues = converter.take_issues()
+    assert [i.kind for i in issues] == ["partial_frame"]
+    assert converter.take_issues() == []
+
+
+def test_a_format_change_mid_stream_is_converted_and_reported():
+    converter = InputAudioConverter()
+    chunks = converter.push(tone(300, 0.2, 48000).tobytes(), 48000, 1)
+    chunks += converter.push(tone(300, 0.2, 16000).tobytes(), 16000, 1)
+    out = b"".join(chunks + converter.flush())
+    assert abs(len(out) / 32000 - 0.4) <= 0.05
+    assert converter.take_issues()[0].kind == "format_changed"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((b"\x00\x00", 0, 1), "sample_rate must be a positive"),
+        ((b"\x00\x00", 16000, 0), "num_channels must be 1 or more"),
+        (("text", 16000, 1), "audio must be PCM16 bytes"),
+    ],
+)
+def test_invalid_input_raises_a_clear_error(args, message):
+    with pytest.raises(AudioFormatError, match=message):
+        InputAudioConverter().push(*args)
+
+
+def test_chunk_duration_is_validated():
+    with pytest.raises(AudioFormatError, match="from 10 to 1000"):
+        InputAudioConverter(chunk_ms=5)
+    assert InputAudioConverter(chunk_ms=20).chunk_bytes == 640
+
+
+def test_rms_and_wav_round_trip(tmp_path):
+    assert pcm16_rms(bytes(640)) == 0.0
+    square = np.array([32767, -32767] * 100, dtype=np.int16).tobytes()
+    assert pcm16_rms(square) > 32000
+    path = tmp_path / "x.wav"
+    path.write_bytes(wav_bytes(square, 24000))
+    assert read_wav(path) == (square, 24000, 1)
+    (tmp_path / "bad.wav").write_bytes(b"not a wav")
+    with pytest.raises(AudioFormatError, match="not a PCM WAV"):
+        read_wav(tmp_path / "bad.wav")
