@@ -148,8 +148,17 @@ def child(args: argparse.Namespace) -> None:
 
 def run_child(kind: str, rate: int, turns: int, speed: float, memory: bool) -> dict:
     command = [
-        sys.executable, __file__, "--child", "--kind", kind, "--rate", str(rate),
-        "--turns", str(turns), "--speed", str(speed),
+        sys.executable,
+        __file__,
+        "--child",
+        "--kind",
+        kind,
+        "--rate",
+        str(rate),
+        "--turns",
+        str(turns),
+        "--speed",
+        str(speed),
     ] + (["--measure-memory"] if memory else [])
     env = dict(os.environ, NO_PROXY="127.0.0.1,localhost", PYTHONWARNINGS="ignore")
     out = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)

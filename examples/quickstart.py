@@ -121,9 +121,7 @@ async def main(question: Path, output: Path) -> int:
         aggregators = LLMContextAggregatorPair(context)
         speaker = RecordingSpeaker()
         watcher = ReplyWatcher()
-        pipeline = Pipeline(
-            [aggregators.user(), llm, watcher, speaker, aggregators.assistant()]
-        )
+        pipeline = Pipeline([aggregators.user(), llm, watcher, speaker, aggregators.assistant()])
         worker = PipelineWorker(
             pipeline,
             params=PipelineParams(
@@ -133,7 +131,8 @@ async def main(question: Path, output: Path) -> int:
             enable_rtvi=False,
         )
         runner = WorkerRunner(handle_sigint=False)
-        run = asyncio.create_task(runner.run(worker))
+        await runner.add_workers(worker)
+        run = asyncio.create_task(runner.run())
 
         # Stream the question like a microphone: 20 ms frames in real time, then silence.
         frame_bytes = 2 * channels * rate // 50

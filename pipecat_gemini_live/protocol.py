@@ -301,6 +301,9 @@ def parse_server_message(raw: str | bytes) -> list[ServerEvent]:
 
     events: list[ServerEvent] = []
     get = _getter(message)
+    if (usage := get("usageMetadata")) is not None:
+        # First: usage riding on a turnComplete belongs to the turn that is completing.
+        events.append(parse_usage(usage))
     if (setup := get("setupComplete")) is not None:
         events.append(SetupComplete(session_id=_getter(setup)("sessionId")))
     if (content := get("serverContent")) is not None:
@@ -333,8 +336,6 @@ def parse_server_message(raw: str | bytes) -> list[ServerEvent]:
         kind = str(_getter(activity)("voiceActivityType") or activity.get("type") or "")
         if kind in ("ACTIVITY_START", "ACTIVITY_END"):
             events.append(VoiceActivity(started=kind == "ACTIVITY_START"))
-    if (usage := get("usageMetadata")) is not None:
-        events.append(parse_usage(usage))
     if not events and not any(key in _KNOWN_TOP_LEVEL for key in map(_camel, message)):
         events.append(UnknownMessage(tuple(message)))
     return events

@@ -613,7 +613,9 @@ class GeminiLiveService(LLMService):
     async def _on_failed(self, error: Exception) -> None:
         self._failed = True
         await self._apply(self._turns.reset())
-        await self.push_error(error_msg=f"{self}: {error}", exception=error, fatal=True)
+        await self.push_error(
+            error_msg=f"{self}: {error}", exception=error, force_treat_as_permanent=True
+        )
 
     # ------------------------------------------------------------------ tools
 

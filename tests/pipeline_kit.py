@@ -171,7 +171,8 @@ async def running_bot(
         enable_rtvi=False,
     )
     runner = WorkerRunner(handle_sigint=False)
-    run = asyncio.create_task(runner.run(worker))
+    await runner.add_workers(worker)
+    run = asyncio.create_task(runner.run())
     bot = Bot(worker, head, tail)
     try:
         await bot.wait_for(lambda: bool(tail.frames(StartFrame)), timeout=10)

@@ -36,7 +36,9 @@ def test_48k_stereo_becomes_16k_mono_at_the_same_pitch_without_boundary_clicks()
     spectrum = np.abs(np.fft.rfft(out[:16000].astype(float)))
     assert abs(np.argmax(spectrum) * 16000 / 16000 - 440) <= 2
     # Streamed in 20 ms frames == resampled in one go (the filter state carries over).
-    whole = soxr.resample(((left.astype(np.int32) + right) // 2).astype(np.int16), 48000, 16000, quality="HQ")
+    whole = soxr.resample(
+        ((left.astype(np.int32) + right) // 2).astype(np.int16), 48000, 16000, quality="HQ"
+    )
     n = min(len(whole), len(out)) - 200
     assert np.max(np.abs(out[200:n].astype(int) - whole[200:n].astype(int))) <= 2
 

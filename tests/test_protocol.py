@@ -144,15 +144,15 @@ def test_a_combined_message_yields_every_fact_in_order():
     )
     events = protocol.parse_server_message(raw)
     assert events == [
+        events[0],
         InputTranscript(" What's up"),
         ModelText("thinking...", thought=True),
         AudioChunk(b"\x00\x01\x02\x03\xfe\xff", 24000),
         OutputTranscript("Hi"),
         GenerationComplete(),
         TurnComplete(),
-        events[-1],
     ]
-    usage = events[-1]
+    usage = events[0]  # usage first: it belongs to the turn that is completing
     assert isinstance(usage, Usage) and usage.response_tokens_for("AUDIO") == 7
 
 

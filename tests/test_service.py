@@ -26,7 +26,7 @@ from pipecat.processors.frame_processor import FrameDirection
 
 from pipecat_gemini_live import ConfigurationError, GeminiLiveService
 from pipecat_gemini_live.emulator import LiveEmulator, Reply, ScriptedResponder
-from tests.pipeline_kit import FakeSpeaker, running_bot, silence, speech
+from tests.pipeline_kit import FakeSpeaker, FrameLog, running_bot, silence, speech
 
 DOWN, UP = FrameDirection.DOWNSTREAM, FrameDirection.UPSTREAM
 
@@ -113,7 +113,7 @@ async def test_every_turn_is_answered_with_user_turn_frames_transcripts_ttfb_and
                 d.value
                 for m in bot.tail.frames(MetricsFrame)
                 for d in m.data
-                if isinstance(d, TTFBMetricsData)
+                if isinstance(d, TTFBMetricsData) and d.model  # not Pipecat's start-up zero
             ]
             assert len(ttfb) == 2 and all(0.0 < value < 3.0 for value in ttfb)
 
@@ -166,38 +166,40 @@ async def test_barge_in_interrupts_at_once_with_no_stale_audio_and_a_truncated_c
         llm = service_for(emu)
         context = LLMContext()
         aggregators = LLMContextAggregatorPair(context)
+        emitted = FrameLog(name="emitted")  # what the service pushed, before the speaker
         speaker = FakeSpeaker()
-        async with running_bot([aggregators.user(), llm, speaker, aggregators.assistant()]) as bot:
+        processors = [aggregators.user(), llm, emitted, speaker, aggregators.assistant()]
+        async with running_bot(processors) as bot:
             await bot.say(speech(0.8) + silence(1.0))
             await bot.wait_for(lambda: len(speaker.played) > 24000 * 2 * 0.8)  # 0.8 s heard
             await bot.say(speech(0.8, seed=7) + silence(1.0), speed=1.0)  # the user barges in
-            await bot.wait_for(lambda: len(bot.tail.frames(LLMFullResponseEndFrame)) >= 1, 15)
+            await bot.wait_for(lambda: emitted.frames(LLMFullResponseEndFrame), 15)
 
-            seen = bot.tail.seen
+            seen = emitted.seen
             interruption = next(
                 i for i, s in enumerate(seen) if isinstance(s.frame, InterruptionFrame)
             )
             next_reply = next(
-                (
-                    i
-                    for i, s in enumerate(seen)
-                    if i > interruption and isinstance(s.frame, TTSStartedFrame)
-                ),
-                len(seen),
+                i
+                for i, s in enumerate(seen)
+                if i > interruption and isinstance(s.frame, TTSStartedFrame)
             )
             stale = [
                 s for s in seen[interruption:next_reply] if isinstance(s.frame, TTSAudioRawFrame)
             ]
             assert stale == []
             assert emu.sessions[0].interruptions == 1
+            # The reply was cut: the emulator sent only part of the long answer's audio.
+            first_turn = emu.sessions[0].turns[0]
+            assert first_turn["audio_bytes_sent"] < len(long_reply) * 24000 * 2 / 14 * 0.9
 
             await bot.wait_for(
                 lambda: sum(m.get("role") == "assistant" for m in context.get_messages()) >= 2, 15
             )
             first_answer = next(m for m in context.get_messages() if m.get("role") == "assistant")
-            heard = str(first_answer["content"])
-            assert heard and long_reply.strip().startswith(heard.strip()[:20])
-            assert len(heard) < len(long_reply) * 0.8  # only what was played, not the whole reply
+            heard = str(first_answer["content"]).strip()
+            assert heard and long_reply.startswith(heard[:20])
+            assert len(heard) < len(long_reply.strip()) * 0.8  # only what was played
 
 
 async def test_bare_pipeline_with_no_context_frame_still_converses():
@@ -219,7 +221,7 @@ async def test_a_wrong_key_is_one_clear_fatal_error_and_the_key_is_never_shown(c
             await bot.say(speech(0.3), speed=8.0)
             await asyncio.sleep(0.2)
             errors = bot.head.frames(ErrorFrame, UP)
-            assert len(errors) == 1 and errors[0].fatal
+            assert len(errors) == 1 and not llm.is_usable
             assert "API key" in errors[0].error or "1007" in errors[0].error
             assert "wrong-secret-key" not in errors[0].error
         assert "wrong-secret-key" not in repr(llm)

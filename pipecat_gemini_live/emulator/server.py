@@ -1,0 +1,642 @@
+"""LiveEmulator: a local server that speaks the Gemini Live (BidiGenerateContent) wire protocol.
+
+Choices where Google's behaviour is not documented (each mirrors what users report):
+- a wrong or missing key: the upgrade is accepted and the socket closed with 1007
+  "API key not valid. Please pass a valid API key." (the text Google's REST API uses for an
+  INVALID_ARGUMENT key error, which the Live endpoint reports as 1007);
+- a first message that is not ``setup``: 1007 "Request contains an invalid argument.";
+- a resume while the session's previous connection is still open: the new connection is
+  closed with 1011 (users report such resumes are refused; clients must close first);
+- the end of a connection's lifetime: ``goAway`` ``go_away_lead`` seconds before, then a close
+  with 1000 "The operation was cancelled." (the close Pipecat users saw at the ~10 min cap).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import ipaddress
+import itertools
+import ssl
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from pipecat_gemini_live.emulator import wire
+from pipecat_gemini_live.emulator.behaviour import (
+    OUTPUT_RATE,
+    DefaultResponder,
+    EnergyVad,
+    Reply,
+    Responder,
+    UserTurn,
+    VadSettings,
+    placeholder_transcript,
+    synthesize,
+)
+from pipecat_gemini_live.emulator.wire import ClientError
+
+AUDIO_TOKENS_PER_SECOND = 25
+_KNOWN_CLIENT_MESSAGES = {
+    "setup",
+    "realtime_input",
+    "client_content",
+    "tool_response",
+    "context_update",
+}
+_VALID_SENSITIVITY = {
+    "start_of_speech_sensitivity": {
+        "START_SENSITIVITY_UNSPECIFIED",
+        "START_SENSITIVITY_HIGH",
+        "START_SENSITIVITY_LOW",
+    },
+    "end_of_speech_sensitivity": {
+        "END_SENSITIVITY_UNSPECIFIED",
+        "END_SENSITIVITY_HIGH",
+        "END_SENSITIVITY_LOW",
+    },
+}
+
+
+@dataclass
+class EmulatedSession:
+    """One logical Live session (it survives reconnects by resumption). Read it in tests."""
+
+    id: str
+    setup: dict[str, Any]
+    model: str
+    connections: int = 0
+    received: list[dict[str, Any]] = field(default_factory=list)
+    audio_bytes_received: int = 0
+    audio_seconds_received: float = 0.0
+    audio_chunks: list[tuple[int, int]] = field(default_factory=list)
+    audio_mime_types: set[str] = field(default_factory=set)
+    video_frames_received: int = 0
+    texts_received: list[str] = field(default_factory=list)
+    tool_responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    context_updates: list[dict[str, Any]] = field(default_factory=list)
+    client_content: list[dict[str, Any]] = field(default_factory=list)
+    activity_events: list[str] = field(default_factory=list)
+    turns: list[dict[str, Any]] = field(default_factory=list)
+    interruptions: int = 0
+    handles_issued: list[str] = field(default_factory=list)
+    closed_codes: list[int] = field(default_factory=list)
+    tool_calls_sent: list[dict[str, Any]] = field(default_factory=list)
+
+    # runtime, not for tests
+    ws: ServerConnection | None = field(default=None, repr=False)
+    vad: EnergyVad | None = field(default=None, repr=False)
+    reply_task: asyncio.Task[None] | None = field(default=None, repr=False)
+    pending_calls: set[str] = field(default_factory=set, repr=False)
+    responses_arrived: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    manual_speech_seconds: float = 0.0
+    manual_speaking: bool = False
+    stalled_until: float = 0.0
+    _counter: Any = field(default_factory=lambda: itertools.count(1), repr=False)
+
+    def next_id(self, kind: str) -> str:
+        return f"{kind}-{self.id}-{next(self._counter)}"
+
+    @property
+    def system_instruction(self) -> str:
+        parts = (self.setup.get("system_instruction") or {}).get("parts") or []
+        return " ".join(p.get("text", "") for p in parts if isinstance(p, dict))
+
+
+class LiveEmulator:
+    """A Live API server for tests, demos and offline development. See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = "test-key",
+        tls: bool = False,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        responder: Responder | None = None,
+        pace: float = 0.0,
+        output_chunk_ms: int = 40,
+        connection_lifetime: float | None = None,
+        go_away_lead: float = 60.0,
+        known_models: set[str] | None = None,
+    ) -> None:
+        self.api_key = api_key
+        self.tls = tls
+        self.host = host
+        self.port = port
+        self.responder: Responder = responder or DefaultResponder()
+        self.pace = pace
+        self.output_chunk_ms = output_chunk_ms
+        self.connection_lifetime = connection_lifetime
+        self.go_away_lead = go_away_lead
+        self.known_models = known_models
+        self.latency = 0.0
+        self.sessions: list[EmulatedSession] = []
+        self.cert_path: Path | None = None
+        self._handles: dict[str, EmulatedSession] = {}
+        self._server: Server | None = None
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+        self._session_ids = itertools.count(1)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> LiveEmulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        ssl_context = self._make_tls() if self.tls else None
+        self._server = await serve(
+            self._serve_connection,
+            self.host,
+            self.port,
+            ssl=ssl_context,
+            process_request=self._check_request,
+            max_size=None,
+            compression=None,
+            ping_interval=None,
+        )
+        socket = next(iter(self._server.sockets))
+        self.port = socket.getsockname()[1]
+
+    async def stop(self) -> None:
+        for session in self.sessions:
+            if session.reply_task is not None:
+                session.reply_task.cancel()
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 3)
+            self._server = None
+        if self._tempdir is not None:
+            self._tempdir.cleanup()
+            self._tempdir = None
+
+    @property
+    def base_url(self) -> str:
+        """``ws://host:port``, or ``https://host:port`` with TLS (as google-genai takes it)."""
+        return f"{'https' if self.tls else 'ws'}://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        scheme = "wss" if self.tls else "ws"
+        return (
+            f"{scheme}://{self.host}:{self.port}/ws/google.ai.generativelanguage.v1beta."
+            "GenerativeService.BidiGenerateContent"
+        )
+
+    # ------------------------------------------------------------------ test helpers
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the emulator did not reach the expected state in time")
+            await asyncio.sleep(0.005)
+
+    async def wait_for_session(self, timeout: float = 5.0, index: int = 0) -> EmulatedSession:
+        await self.wait_until(lambda: len(self.sessions) > index, timeout)
+        return self.sessions[index]
+
+    # ------------------------------------------------------------------ faults
+
+    def _targets(self, session: EmulatedSession | None) -> list[EmulatedSession]:
+        chosen = [session] if session else self.sessions
+        return [s for s in chosen if s.ws is not None]
+
+    async def go_away(
+        self, time_left: float = 10.0, session: EmulatedSession | None = None
+    ) -> None:
+        for target in self._targets(session):
+            await self._send(target, wire.encode({"goAway": {"timeLeft": f"{time_left:g}s"}}))
+
+    async def close(
+        self,
+        code: int = 1011,
+        reason: str = "Internal error occurred.",
+        session: EmulatedSession | None = None,
+    ) -> None:
+        for target in self._targets(session):
+            if target.ws is not None:
+                target.closed_codes.append(code)
+                await target.ws.close(code, wire.truncate_reason(reason))
+
+    async def reset(self, session: EmulatedSession | None = None) -> None:
+        """A TCP reset: the connection vanishes without a close frame."""
+        for target in self._targets(session):
+            if target.ws is not None:
+                target.closed_codes.append(1006)
+                target.ws.transport.abort()
+
+    def stall(self, seconds: float, session: EmulatedSession | None = None) -> None:
+        for target in self._targets(session):
+            target.stalled_until = time.monotonic() + seconds
+
+    async def send_raw(self, data: str | bytes, session: EmulatedSession | None = None) -> None:
+        for target in self._targets(session):
+            if target.ws is not None:
+                await target.ws.send(data)
+
+    # ------------------------------------------------------------------ connection
+
+    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if wire.match_path(request.path) is None:
+            return connection.respond(404, "Not Found: not a Live API endpoint.\n")
+        return None
+
+    async def _serve_connection(self, ws: ServerConnection) -> None:
+        session: EmulatedSession | None = None
+        lifetime: asyncio.Task[None] | None = None
+        try:
+            key = wire.credential(
+                ws.request.path if ws.request else "",
+                ws.request.headers if ws.request else Headers(),
+            )
+            if not key or (self.api_key is not None and key != self.api_key):
+                raise ClientError(1007, "API key not valid. Please pass a valid API key.")
+            first = wire.parse_client_message(await ws.recv())
+            if "setup" not in first:
+                raise ClientError(1007, "Request contains an invalid argument.")
+            session = self._attach(ws, first["setup"])
+            await ws.send(wire.encode({"setupComplete": {}}))
+            if "session_resumption" in session.setup and session.connections == 1:
+                await self._issue_handle(session)
+            if self.connection_lifetime is not None:
+                lifetime = asyncio.create_task(self._enforce_lifetime(session, ws))
+            async for raw in ws:
+                await self._wait_if_stalled(session)
+                message = wire.parse_client_message(raw)
+                session.received.append(message)
+                await self._handle(session, message)
+        except ClientError as error:
+            if session is not None:
+                session.closed_codes.append(error.code)
+            with contextlib.suppress(Exception):
+                await ws.close(error.code, error.reason)
+        except ConnectionClosed:
+            pass
+        finally:
+            if lifetime is not None:
+                lifetime.cancel()
+            if session is not None and session.ws is ws:
+                session.ws = None
+                if session.reply_task is not None:
+                    session.reply_task.cancel()
+
+    def _attach(self, ws: ServerConnection, setup: dict[str, Any]) -> EmulatedSession:
+        self._validate_setup(setup)
+        handle = (setup.get("session_resumption") or {}).get("handle")
+        if handle:
+            session = self._handles.get(handle)
+            if session is None:
+                raise ClientError(1008, "BidiGenerateContent session not found")
+            if session.ws is not None:
+                raise ClientError(1011, "The session is still active on another connection.")
+            session.setup = {**session.setup, **{k: v for k, v in setup.items() if k != "model"}}
+        else:
+            model = str(setup["model"]).rsplit("/", 1)[-1]
+            session = EmulatedSession(id=str(next(self._session_ids)), setup=setup, model=model)
+            self.sessions.append(session)
+        session.ws = ws
+        session.connections += 1
+        session.vad = EnergyVad(VadSettings.from_setup(session.setup))
+        return session
+
+    def _validate_setup(self, setup: dict[str, Any]) -> None:
+        model = setup.get("model")
+        if not isinstance(model, str) or not model:
+            raise ClientError(1007, "Request contains an invalid argument.")
+        model_id = model.rsplit("/", 1)[-1]
+        if self.known_models is not None and model_id not in self.known_models:
+            raise ClientError(
+                1008,
+                f"models/{model_id} is not found for API version v1beta, or is not supported "
+                "for bidiGenerateContent. Call ListModels to see the list of available models "
+                "and their supported methods.",
+            )
+        generation = setup.get("generation_config") or {}
+        modalities = generation.get("response_modalities") or ["AUDIO"]
+        if len(modalities) != 1 or modalities[0] not in ("AUDIO", "TEXT"):
+            raise ClientError(1007, "Request contains an invalid argument.")
+        detection = (setup.get("realtime_input_config") or {}).get(
+            "automatic_activity_detection"
+        ) or {}
+        for name, valid in _VALID_SENSITIVITY.items():
+            if name in detection and detection[name] not in valid:
+                raise ClientError(1007, "Request contains an invalid argument.")
+
+    async def _enforce_lifetime(self, session: EmulatedSession, ws: ServerConnection) -> None:
+        assert self.connection_lifetime is not None
+        lead = min(self.go_away_lead, self.connection_lifetime)
+        await asyncio.sleep(self.connection_lifetime - lead)
+        if session.ws is ws:
+            await self._send(session, wire.encode({"goAway": {"timeLeft": f"{lead:g}s"}}))
+        await asyncio.sleep(lead)
+        if session.ws is ws:
+            session.closed_codes.append(1000)
+            await ws.close(1000, "The operation was cancelled.")
+
+    async def _wait_if_stalled(self, session: EmulatedSession) -> None:
+        remaining = session.stalled_until - time.monotonic()
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+
+    async def _send(self, session: EmulatedSession, data: bytes) -> None:
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        await self._wait_if_stalled(session)
+        ws = session.ws
+        if ws is not None:
+            await ws.send(data)
+
+    # ------------------------------------------------------------------ client messages
+
+    async def _handle(self, session: EmulatedSession, message: dict[str, Any]) -> None:
+        unknown = [key for key in message if key not in _KNOWN_CLIENT_MESSAGES]
+        if unknown:
+            raise ClientError(
+                1007,
+                f'Invalid JSON payload received. Unknown name "{unknown[0]}": Cannot find field.',
+            )
+        if "setup" in message:
+            raise ClientError(1007, "Request contains an invalid argument.")
+        if (realtime := message.get("realtime_input")) is not None:
+            await self._on_realtime_input(session, realtime)
+        if (content := message.get("client_content")) is not None:
+            session.client_content.append(content)
+            if content.get("turn_complete"):
+                texts = [
+                    part.get("text", "")
+                    for turn in content.get("turns") or []
+                    if turn.get("role") == "user"
+                    for part in turn.get("parts") or []
+                ]
+                await self._user_turn_ended(
+                    session, UserTurn("content", text=" ".join(t for t in texts if t))
+                )
+        if (response := message.get("tool_response")) is not None:
+            for item in response.get("function_responses") or []:
+                call_id = str(item.get("id") or "")
+                session.tool_responses.setdefault(call_id, []).append(item)
+                session.pending_calls.discard(call_id)
+            if not session.pending_calls:
+                session.responses_arrived.set()
+        if (update := message.get("context_update")) is not None:
+            session.context_updates.append(update)
+            if "system_instruction" in update:
+                session.setup["system_instruction"] = update["system_instruction"]
+            if "tools" in update:
+                session.setup["tools"] = (update["tools"] or {}).get("tools", [])
+
+    async def _on_realtime_input(self, session: EmulatedSession, realtime: dict[str, Any]) -> None:
+        blobs = []
+        if realtime.get("audio"):
+            blobs.append(realtime["audio"])
+        blobs.extend(realtime.get("media_chunks") or [])
+        if realtime.get("video"):
+            blobs.append(realtime["video"])
+        for blob in blobs:
+            mime = str(blob.get("mime_type") or "")
+            data = wire.decode_bytes(str(blob.get("data") or ""))
+            if mime.startswith("image/"):
+                session.video_frames_received += 1
+            else:
+                await self._on_audio(session, data, mime)
+        if realtime.get("text"):
+            session.texts_received.append(realtime["text"])
+            await self._user_turn_ended(session, UserTurn("text", text=realtime["text"]))
+        if realtime.get("audio_stream_end") and session.vad is not None and session.vad.force_end():
+            await self._user_turn_ended(session, UserTurn("speech", session.vad.speech_seconds))
+        if realtime.get("activity_start") is not None:
+            session.activity_events.append("start")
+            session.manual_speaking, session.manual_speech_seconds = True, 0.0
+            await self._user_started(session)
+        if realtime.get("activity_end") is not None:
+            session.activity_events.append("end")
+            session.manual_speaking = False
+            await self._user_turn_ended(session, UserTurn("speech", session.manual_speech_seconds))
+
+    async def _on_audio(self, session: EmulatedSession, pcm: bytes, mime: str) -> None:
+        rate = wire.mime_rate(mime)
+        session.audio_mime_types.add(mime)
+        session.audio_chunks.append((rate, len(pcm)))
+        session.audio_bytes_received += len(pcm)
+        session.audio_seconds_received += len(pcm) / 2 / rate
+        vad = session.vad
+        if vad is None:
+            return
+        if vad.settings.disabled:
+            if session.manual_speaking:
+                session.manual_speech_seconds += len(pcm) / 2 / rate
+            return
+        change = vad.feed(pcm, rate)
+        if change == "start":
+            await self._user_started(session)
+        elif change == "end":
+            await self._user_turn_ended(session, UserTurn("speech", vad.speech_seconds))
+
+    # ------------------------------------------------------------------ the model
+
+    async def _user_started(self, session: EmulatedSession) -> None:
+        """Barge-in: speech during a reply interrupts it (unless configured not to)."""
+        handling = (session.setup.get("realtime_input_config") or {}).get("activity_handling")
+        task = session.reply_task
+        if task is None or task.done() or handling == "NO_INTERRUPTION":
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        session.reply_task = None
+        session.interruptions += 1
+        await self._send(session, wire.server_content(interrupted=True))
+        if session.pending_calls:
+            ids = sorted(session.pending_calls)
+            session.pending_calls.clear()
+            await self._send(session, wire.encode({"toolCallCancellation": {"ids": ids}}))
+        await self._send(session, wire.server_content(turnComplete=True))
+
+    async def _user_turn_ended(self, session: EmulatedSession, turn: UserTurn) -> None:
+        if session.reply_task is not None and not session.reply_task.done():
+            if (session.setup.get("realtime_input_config") or {}).get(
+                "activity_handling"
+            ) == "NO_INTERRUPTION":
+                return
+            await self._user_started(session)
+        reply = self.responder.reply(turn, session.setup)
+        session.reply_task = asyncio.create_task(self._reply(session, turn, reply))
+
+    async def _reply(self, session: EmulatedSession, turn: UserTurn, reply: Reply) -> None:
+        record: dict[str, Any] = {"kind": turn.kind, "reply": reply.text, "audio_bytes_sent": 0}
+        session.turns.append(record)
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        transcript = reply.input_transcript
+        if transcript is None and turn.kind == "speech":
+            transcript = placeholder_transcript(turn)
+        record["input_transcript"] = transcript
+        if transcript and "input_audio_transcription" in session.setup and turn.kind == "speech":
+            words = transcript.split(" ")
+            for index in range(0, len(words), 3):
+                piece = " ".join(words[index : index + 3])
+                await self._send(
+                    session, wire.server_content(inputTranscription={"text": " " + piece})
+                )
+        spoken_seconds = await self._speak(session, reply.text, record)
+        if reply.tool_calls:
+            answered = await self._call_tools(session, reply)
+            if not answered:
+                await self._finish_turn(session, turn, spoken_seconds, generation_complete=False)
+                return
+            if reply.after_tool is not None:
+                spoken_seconds += await self._speak(session, reply.after_tool.text, record)
+                record["reply"] = f"{reply.text} {reply.after_tool.text}".strip()
+        await self._finish_turn(session, turn, spoken_seconds, generation_complete=True)
+
+    async def _speak(self, session: EmulatedSession, text: str, record: dict[str, Any]) -> float:
+        if not text:
+            return 0.0
+        audio, words = synthesize(text)
+        chunk = OUTPUT_RATE * 2 * self.output_chunk_ms // 1000
+        text_mode = (session.setup.get("generation_config") or {}).get("response_modalities") == [
+            "TEXT"
+        ]
+        if text_mode:
+            await self._send(session, wire.server_content(modelTurn={"parts": [{"text": text}]}))
+            return 0.0
+        transcribe = "output_audio_transcription" in session.setup
+        next_word = 0
+        for offset in range(0, len(audio), chunk):
+            piece = audio[offset : offset + chunk]
+            if transcribe:
+                spoken = ""
+                while next_word < len(words) and words[next_word][1] < offset + len(piece):
+                    spoken += words[next_word][0]
+                    next_word += 1
+                if spoken:
+                    await self._send(
+                        session, wire.server_content(outputTranscription={"text": spoken})
+                    )
+            await self._send(session, wire.audio_message(piece))
+            record["audio_bytes_sent"] += len(piece)
+            if self.pace > 0:
+                await asyncio.sleep(len(piece) / 2 / OUTPUT_RATE / self.pace)
+            else:
+                await asyncio.sleep(0)
+        return len(audio) / 2 / OUTPUT_RATE
+
+    async def _call_tools(self, session: EmulatedSession, reply: Reply) -> bool:
+        calls: list[dict[str, Any]] = []
+        ids: set[str] = set()
+        for spec in reply.tool_calls:
+            call_id = spec.id or session.next_id("fc")
+            ids.add(call_id)
+            calls.append({"id": call_id, "name": spec.name, "args": spec.args})
+        session.pending_calls = ids
+        session.responses_arrived = asyncio.Event()
+        session.tool_calls_sent.extend(calls)
+        message = wire.encode({"toolCall": {"functionCalls": calls}})
+        await self._send(session, message)
+        if reply.duplicate_tool_call:
+            await self._send(session, message)
+        try:
+            await asyncio.wait_for(session.responses_arrived.wait(), reply.cancel_tool_calls_after)
+        except asyncio.TimeoutError:
+            ids = sorted(session.pending_calls)
+            session.pending_calls.clear()
+            await self._send(session, wire.encode({"toolCallCancellation": {"ids": ids}}))
+            return False
+        return True
+
+    async def _finish_turn(
+        self,
+        session: EmulatedSession,
+        turn: UserTurn,
+        spoken_seconds: float,
+        *,
+        generation_complete: bool,
+    ) -> None:
+        if generation_complete:
+            await self._send(session, wire.server_content(generationComplete=True))
+        prompt_text = len(session.system_instruction) // 4 + len(turn.text) // 4
+        prompt_audio = round(turn.speech_seconds * AUDIO_TOKENS_PER_SECOND)
+        usage = wire.usage_message(
+            {"TEXT": prompt_text, "AUDIO": prompt_audio},
+            {"AUDIO": round(spoken_seconds * AUDIO_TOKENS_PER_SECOND)},
+        )
+        await self._send(
+            session, wire.encode({"serverContent": {"turnComplete": True}, "usageMetadata": usage})
+        )
+        session.turns[-1]["usage"] = usage
+        if "session_resumption" in session.setup:
+            await self._issue_handle(session)
+
+    async def _issue_handle(self, session: EmulatedSession) -> None:
+        handle = session.next_id("handle")
+        self._handles[handle] = session
+        session.handles_issued.append(handle)
+        await self._send(
+            session,
+            wire.encode({"sessionResumptionUpdate": {"newHandle": handle, "resumable": True}}),
+        )
+
+    # ------------------------------------------------------------------ TLS
+
+    def _make_tls(self) -> ssl.SSLContext:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                ),
+                critical=False,
+            )
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        self._tempdir = tempfile.TemporaryDirectory(prefix="gemini-live-emulator-")
+        folder = Path(self._tempdir.name)
+        self.cert_path = folder / "cert.pem"
+        key_path = folder / "key.pem"
+        self.cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert_path, key_path)
+        return context
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """An SSL context that trusts this emulator's certificate (for wss clients)."""
+        if self.cert_path is None:
+            raise RuntimeError("The emulator was started without tls=True.")
+        return ssl.create_default_context(cafile=str(self.cert_path))

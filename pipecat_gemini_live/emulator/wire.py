@@ -1,0 +1,133 @@
+"""The emulator's side of the wire, pure: parse client JSON the way Google's proto3 parser does,
+and build server messages the way Google sends them (camelCase, JSON, in binary frames)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+MAX_REASON_BYTES = 123  # the WebSocket limit for a close reason; Google truncates to it
+
+_PATH = re.compile(
+    r"/ws/google\.ai\.generativelanguage\.(v1alpha|v1beta|v1)\.GenerativeService\."
+    r"(BidiGenerateContent|BidiGenerateContentConstrained)$"
+    r"|/ws/google\.cloud\.aiplatform\.(v1|v1beta1)\.LlmBidiService/BidiGenerateContent$"
+)
+
+
+class ClientError(Exception):
+    """A client message the real service would refuse; carries the close code and reason."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = truncate_reason(reason)
+
+
+def truncate_reason(reason: str) -> str:
+    data = reason.encode("utf-8")[:MAX_REASON_BYTES]
+    return data.decode("utf-8", "ignore")
+
+
+def match_path(path: str) -> str | None:
+    """The API version for a Live endpoint path (prefix and ``//`` tolerated), else None."""
+    match = _PATH.search(urlsplit(path).path)
+    if not match:
+        return None
+    return match.group(1) or f"vertex-{match.group(3)}"
+
+
+def credential(path: str, headers: Any) -> str | None:
+    """The key or token a client presented, from any of the places clients put it."""
+    key = headers.get("x-goog-api-key")
+    if key:
+        return str(key)
+    authorization = headers.get("authorization") or ""
+    for scheme in ("Token ", "Bearer "):
+        if authorization.startswith(scheme):
+            return authorization[len(scheme) :].strip()
+    query = parse_qs(urlsplit(path).query)
+    for name in ("key", "access_token"):
+        if query.get(name):
+            return query[name][0]
+    return None
+
+
+def snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+def normalise(value: Any) -> Any:
+    """Every key at every level to snake_case (proto3 JSON accepts both spellings)."""
+    if isinstance(value, dict):
+        return {snake(k): normalise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalise(v) for v in value]
+    return value
+
+
+def parse_client_message(raw: str | bytes) -> dict[str, Any]:
+    try:
+        message = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ClientError(1007, "Invalid JSON payload received. Unexpected token.") from None
+    if not isinstance(message, dict):
+        raise ClientError(1007, "Invalid JSON payload received. Expected an object.")
+    return normalise(message)
+
+
+def decode_bytes(data: str) -> bytes:
+    """Standard or URL-safe base64, padded or not."""
+    data = data.replace("-", "+").replace("_", "/")
+    data += "=" * (-len(data) % 4)
+    try:
+        return binascii.a2b_base64(data)
+    except binascii.Error:
+        raise ClientError(
+            1007, "Invalid value at 'data' (TYPE_BYTES), Base64 decoding failed."
+        ) from None
+
+
+def mime_rate(mime_type: str, default: int = 16000) -> int:
+    for parameter in mime_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip() == "rate" and value.strip().isdigit():
+            return int(value)
+    return default
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    """Server messages travel as JSON in binary frames, as Google sends them."""
+    return json.dumps(message, separators=(",", ":")).encode()
+
+
+def audio_message(pcm: bytes, rate: int = 24000) -> bytes:
+    data = base64.b64encode(pcm).decode("ascii")
+    return (
+        b'{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"audio/pcm;rate='
+        + str(rate).encode()
+        + b'","data":"'
+        + data.encode()
+        + b'"}}]}}}'
+    )
+
+
+def server_content(**fields: Any) -> bytes:
+    return encode({"serverContent": fields})
+
+
+def usage_message(prompt: dict[str, int], response: dict[str, int]) -> dict[str, Any]:
+    prompt_total, response_total = sum(prompt.values()), sum(response.values())
+    return {
+        "promptTokenCount": prompt_total,
+        "responseTokenCount": response_total,
+        "totalTokenCount": prompt_total + response_total,
+        "promptTokensDetails": [{"modality": m, "tokenCount": n} for m, n in prompt.items() if n],
+        "responseTokensDetails": [
+            {"modality": m, "tokenCount": n} for m, n in response.items() if n
+        ],
+    }
