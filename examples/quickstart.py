@@ -42,7 +42,7 @@ from pipecat.transports.base_transport import TransportParams
 from pipecat.workers.runner import WorkerRunner
 
 from pipecat_gemini_live import GeminiLiveService
-from pipecat_gemini_live.audio import read_wav, wav_bytes
+from pipecat_gemini_live.audio import pcm16_rms, read_wav, wav_bytes
 
 HERE = Path(__file__).parent
 DEFAULT_QUESTION = HERE / "assets" / "question.wav"
@@ -58,7 +58,7 @@ class RecordingSpeaker(BaseOutputTransport):
 
     def __init__(self, sample_rate: int = 24000) -> None:
         super().__init__(TransportParams(audio_out_enabled=True, audio_out_sample_rate=sample_rate))
-        self.sample_rate = sample_rate
+        self.recording_rate = sample_rate
         self.recording = bytearray()
         self.first_audio_at: float | None = None
 
@@ -87,7 +87,7 @@ class ReplyWatcher(FrameProcessor):
         if isinstance(frame, LLMFullResponseEndFrame):
             self.reply_done.set()
         elif isinstance(frame, MetricsFrame):
-            self.ttfb += [d.value for d in frame.data if isinstance(d, TTFBMetricsData)]
+            self.ttfb += [d.value for d in frame.data if isinstance(d, TTFBMetricsData) and d.model]
         await self.push_frame(frame, direction)
 
 
@@ -137,11 +137,13 @@ async def main(question: Path, output: Path) -> int:
         # Stream the question like a microphone: 20 ms frames in real time, then silence.
         frame_bytes = 2 * channels * rate // 50
         trailing_silence = bytes(frame_bytes * 75)  # 1.5 s, so the server hears the pause
-        for offset in range(0, len(pcm) + len(trailing_silence), frame_bytes):
-            chunk = (pcm + trailing_silence)[offset : offset + frame_bytes]
-            if offset == len(pcm) - len(pcm) % frame_bytes:
-                question_ended_at = time.monotonic()
+        question_ended_at = time.monotonic()
+        audio = pcm + trailing_silence
+        for offset in range(0, len(audio), frame_bytes):
+            chunk = audio[offset : offset + frame_bytes]
             await worker.queue_frame(InputAudioRawFrame(chunk, rate, channels))
+            if channels == 1 and pcm16_rms(chunk) > 500:
+                question_ended_at = time.monotonic() + 0.02  # the end of the last voiced frame
             await asyncio.sleep(0.02)
         try:
             await asyncio.wait_for(watcher.reply_done.wait(), 30)
@@ -152,7 +154,7 @@ async def main(question: Path, output: Path) -> int:
         await run
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(wav_bytes(bytes(speaker.recording), speaker.sample_rate))
+    output.write_bytes(wav_bytes(bytes(speaker.recording), speaker.recording_rate))
     print("\nTranscript")
     for message in context.get_messages():
         if message.get("role") in ("user", "assistant"):
@@ -163,7 +165,7 @@ async def main(question: Path, output: Path) -> int:
         print(f"  end of question -> first reply audio played: {heard * 1000:.0f} ms")
     for value in watcher.ttfb:
         print(f"  service TTFB (end of speech -> first audio byte): {value * 1000:.0f} ms")
-    seconds = len(speaker.recording) / 2 / speaker.sample_rate
+    seconds = len(speaker.recording) / 2 / speaker.recording_rate
     print(f"\nWrote {seconds:.1f} s of reply audio to {output}")
     return 0 if speaker.recording else 1
 

@@ -450,6 +450,11 @@ class GeminiLiveService(LLMService):
         if self._seeded:
             return
         self._seeded = True
+        if self._turns.conversation_started:
+            # The aggregators' first record of a conversation the model is already having
+            # (realtime mode writes the user message when the reply starts): sending it
+            # would make the model answer the same words twice.
+            return
         turns = _turns_from_messages(messages)
         await self._send(protocol.client_content(turns, turn_complete=True))
 

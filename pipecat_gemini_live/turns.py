@@ -66,6 +66,7 @@ class TurnTracker:
         self.reply = ReplyPhase.IDLE
         self._transcript = ""
         self.dropped_output_chunks = 0
+        self.conversation_started = False  # the server has heard a user turn or replied
 
     # ------------------------------------------------------------------ user side
 
@@ -73,6 +74,7 @@ class TurnTracker:
         effects: list[Effect] = []
         if self.user is UserPhase.IDLE and text.strip() and self.reply is not ReplyPhase.SPEAKING:
             self.user = UserPhase.SPEAKING
+            self.conversation_started = True
             effects.append(UserStarted())
         self._transcript += text
         effects.extend(self._complete_sentences())
@@ -84,6 +86,7 @@ class TurnTracker:
         if started and self.user is not UserPhase.SPEAKING:
             effects: list[Effect] = self._flush_transcript()
             self.user = UserPhase.SPEAKING
+            self.conversation_started = True
             return [*effects, UserStarted()]
         if not started and self.user is UserPhase.SPEAKING:
             self.user = UserPhase.DONE
@@ -104,11 +107,13 @@ class TurnTracker:
             effects.extend(self._flush_transcript())
             effects.extend(self._end_user_turn())
             self.reply = ReplyPhase.SPEAKING
+            self.conversation_started = True
             effects.append(ReplyStarted())
         return True, effects
 
     def on_tool_call(self) -> list[Effect]:
         """A tool call also means the server considers the user's turn over."""
+        self.conversation_started = True
         return self._end_user_turn()
 
     def on_interrupted(self) -> list[Effect]:

@@ -553,9 +553,9 @@ class LiveEmulator:
         try:
             await asyncio.wait_for(session.responses_arrived.wait(), reply.cancel_tool_calls_after)
         except asyncio.TimeoutError:
-            ids = sorted(session.pending_calls)
+            unanswered = sorted(session.pending_calls)
             session.pending_calls.clear()
-            await self._send(session, wire.encode({"toolCallCancellation": {"ids": ids}}))
+            await self._send(session, wire.encode({"toolCallCancellation": {"ids": unanswered}}))
             return False
         return True
 
