@@ -148,6 +148,9 @@ async def test_the_context_records_what_the_user_said_and_what_the_bot_said():
             )
             assert messages[-1]["role"] == "assistant"
             assert "It is sunny in Paris." in str(messages[-1]["content"])
+            await asyncio.sleep(0.5)
+            # The aggregators' record of the turn is not sent back: the model answers once.
+            assert len(emu.sessions[0].turns) == 1 and emu.sessions[0].client_content == []
         assert (
             emu.sessions[0].setup["system_instruction"]["parts"][0]["text"]
             == "You are a weather bot."
