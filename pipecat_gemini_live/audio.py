@@ -151,8 +151,8 @@ def pcm16_rms(chunk: bytes) -> float:
     """Root-mean-square level of mono PCM16 (0 to 32768)."""
     if len(chunk) < 2:
         return 0.0
-    samples = np.frombuffer(chunk, dtype="<i2", count=len(chunk) // 2).astype(np.float32)
-    return float(np.sqrt(np.mean(samples * samples)))
+    samples = np.frombuffer(chunk, dtype="<i2", count=len(chunk) // 2).astype(np.float64)
+    return float(np.sqrt(samples.dot(samples) / len(samples)))
 
 
 def wav_bytes(pcm: bytes, sample_rate: int, num_channels: int = 1) -> bytes:
