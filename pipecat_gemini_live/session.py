@@ -137,7 +137,7 @@ class ConversationState:
 # Close codes that a retry cannot fix: the same request would be refused again.
 _FATAL_CODES = {1007: "The request was invalid; check the settings named in the reason."}
 _POLICY_HINTS = (
-    ("not found for API version", "The model is not available for this API version or key."),
+    ("not found for api version", "The model is not available for this API version or key."),
     ("session not found", "The resumption handle expired or belongs to another session."),
     ("not implemented", "This model or API version does not support a feature in the setup."),
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,15 +39,23 @@ class Seen:
 
 
 class FrameLog(FrameProcessor):
-    """Passes every frame on, and remembers it."""
+    """Passes every frame on, and remembers it (or, with ``record=False``, only counts it,
+    so that memory measurements see the services' growth and not the log's)."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, record: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.seen: list[Seen] = []
+        self.record = record
+        self.counts: Counter[str] = Counter()
+        self.output_audio_bytes = 0
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
-        self.seen.append(Seen(frame, direction, time.monotonic()))
+        if self.record:
+            self.seen.append(Seen(frame, direction, time.monotonic()))
+        self.counts[type(frame).__name__] += 1
+        if isinstance(frame, OutputAudioRawFrame):
+            self.output_audio_bytes += len(frame.audio)
         await self.push_frame(frame, direction)
 
     def frames(
@@ -155,9 +164,10 @@ async def running_bot(
     processors: list[FrameProcessor],
     *,
     metrics: bool = True,
+    record: bool = True,
 ) -> AsyncIterator[Bot]:
     """Run ``[head, *processors, tail]`` in a PipelineWorker until the block ends."""
-    head, tail = FrameLog(name="head"), FrameLog(name="tail")
+    head, tail = FrameLog(name="head", record=record), FrameLog(name="tail", record=record)
     pipeline = Pipeline([head, *processors, tail])
     worker = PipelineWorker(
         pipeline,
