@@ -264,9 +264,9 @@ class LiveEmulator:
                 ws.request.path if ws.request else "",
                 ws.request.headers if ws.request else Headers(),
             )
+            first = wire.parse_client_message(await ws.recv())
             if not key or (self.api_key is not None and key != self.api_key):
                 raise ClientError(1007, "API key not valid. Please pass a valid API key.")
-            first = wire.parse_client_message(await ws.recv())
             if "setup" not in first:
                 raise ClientError(1007, "Request contains an invalid argument.")
             session = self._attach(ws, first["setup"])
