@@ -185,7 +185,7 @@ async def running_bot(
     run = asyncio.create_task(runner.run())
     bot = Bot(worker, head, tail)
     try:
-        await bot.wait_for(lambda: bool(tail.frames(StartFrame)), timeout=10)
+        await bot.wait_for(lambda: tail.counts["StartFrame"] > 0, timeout=10)
         yield bot
     finally:
         await worker.queue_frame(EndFrame())

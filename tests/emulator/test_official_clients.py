@@ -148,14 +148,16 @@ async def test_sdk_converses_with_audio_transcripts_tools_barge_in_go_away_and_r
     ("code", "reason"), [(1011, "Internal error occurred."), (1008, "policy"), (1007, "bad")]
 )
 async def test_sdk_sees_close_codes_as_api_errors(code, reason):
-    async with LiveEmulator(api_key="test-key", tls=True) as emu:
-        async with sdk_client(emu).aio.live.connect(model=MODEL, config=CONFIG) as session:
-            await emu.wait_for_session()
-            await emu.close(code=code, reason=reason)
-            with pytest.raises(errors.APIError) as caught:
-                async for _ in session.receive():
-                    pass
-            assert caught.value.code == code and reason in str(caught.value)
+    async with (
+        LiveEmulator(api_key="test-key", tls=True) as emu,
+        sdk_client(emu).aio.live.connect(model=MODEL, config=CONFIG) as session,
+    ):
+        await emu.wait_for_session()
+        await emu.close(code=code, reason=reason)
+        with pytest.raises(errors.APIError) as caught:
+            async for _ in session.receive():
+                pass
+        assert caught.value.code == code and reason in str(caught.value)
 
 
 async def test_sdk_with_a_wrong_key_gets_googles_invalid_key_close():
