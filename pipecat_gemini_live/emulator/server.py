@@ -46,13 +46,6 @@ from pipecat_gemini_live.emulator.behaviour import (
 from pipecat_gemini_live.emulator.wire import ClientError
 
 AUDIO_TOKENS_PER_SECOND = 25
-_KNOWN_CLIENT_MESSAGES = {
-    "setup",
-    "realtime_input",
-    "client_content",
-    "tool_response",
-    "context_update",
-}
 _VALID_SENSITIVITY = {
     "start_of_speech_sensitivity": {
         "START_SENSITIVITY_UNSPECIFIED",
@@ -364,12 +357,6 @@ class LiveEmulator:
     # ------------------------------------------------------------------ client messages
 
     async def _handle(self, session: EmulatedSession, message: dict[str, Any]) -> None:
-        unknown = [key for key in message if key not in _KNOWN_CLIENT_MESSAGES]
-        if unknown:
-            raise ClientError(
-                1007,
-                f'Invalid JSON payload received. Unknown name "{unknown[0]}": Cannot find field.',
-            )
         if "setup" in message:
             raise ClientError(1007, "Request contains an invalid argument.")
         if (realtime := message.get("realtime_input")) is not None:

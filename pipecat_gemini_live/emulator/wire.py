@@ -10,7 +10,10 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-MAX_REASON_BYTES = 123  # the WebSocket limit for a close reason; Google truncates to it
+MAX_REASON_BYTES = 123
+CLIENT_MESSAGES = frozenset(
+    {"setup", "realtime_input", "client_content", "tool_response", "context_update"}
+)  # the WebSocket limit for a close reason; Google truncates to it
 
 _PATH = re.compile(
     r"/ws/google\.ai\.generativelanguage\.(v1alpha|v1beta|v1)\.GenerativeService\."
@@ -77,6 +80,11 @@ def parse_client_message(raw: str | bytes) -> dict[str, Any]:
         raise ClientError(1007, "Invalid JSON payload received. Unexpected token.") from None
     if not isinstance(message, dict):
         raise ClientError(1007, "Invalid JSON payload received. Expected an object.")
+    for key in message:
+        if snake(key) not in CLIENT_MESSAGES:
+            raise ClientError(
+                1007, f'Invalid JSON payload received. Unknown name "{key}": Cannot find field.'
+            )
     return normalise(message)
 
 
