@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,6 +180,7 @@ class GeminiLiveService(LLMService):
         api_version: str = protocol.DEFAULT_API_VERSION,
         model_capabilities: ModelCapabilities | None = None,
         input_chunk_ms: int = 40,
+        local_vad_preroll_ms: int = 500,
         retry: RetryPolicy | None = None,
         **kwargs: Any,
     ) -> None:
@@ -196,6 +198,9 @@ class GeminiLiveService(LLMService):
             api_version: the Live API version, always explicit (``v1beta`` by default).
             model_capabilities: describe a model this package does not know yet.
             input_chunk_ms: duration of each audio chunk sent (20-100 ms recommended).
+            local_vad_preroll_ms: with the server's VAD disabled, how much audio from before
+                Pipecat's VAD fired is re-sent after ``activityStart``, so the first syllable
+                is not clipped.
             retry: reconnect policy after unplanned drops.
         """
         defaults = GeminiLiveSettings(
@@ -248,6 +253,7 @@ class GeminiLiveService(LLMService):
         self._retry = retry
         self._input = InputAudioConverter(chunk_ms=input_chunk_ms)
         self._chunk_seconds = input_chunk_ms / 1000
+        self._preroll: deque[bytes] = deque(maxlen=max(1, local_vad_preroll_ms // input_chunk_ms))
         self._session: LiveSession | None = None
         self._turns = TurnTracker()
         self._speech = SpeechClock()
@@ -309,12 +315,18 @@ class GeminiLiveService(LLMService):
     def can_generate_metrics(self) -> bool:
         return True
 
+    @property
+    def _local_turns(self) -> bool:
+        """The server's VAD is off: Pipecat's VAD decides turns, and this service follows."""
+        return self._config.vad.disabled
+
     def service_metadata_frame(self) -> LLMServiceMetadataFrame:
-        """A realtime service that announces user turns itself (from server events)."""
+        """A realtime service that announces user turns itself (from server events), unless
+        turns are decided locally."""
         return LLMServiceMetadataFrame(
             service_name=self.name,
             is_realtime_service=True,
-            user_turn_strategies=ExternalUserTurnStrategies(),
+            user_turn_strategies=None if self._local_turns else ExternalUserTurnStrategies(),
         )
 
     async def _update_settings(self, delta: LLMSettings) -> dict[str, Any]:  # type: ignore[override]
@@ -426,15 +438,22 @@ class GeminiLiveService(LLMService):
         for chunk in chunks:
             self._speech.on_chunk_sent(pcm16_rms(chunk), now, self._chunk_seconds)
             await self._send(protocol.realtime_audio(chunk), audio=True)
+            if self._local_turns:
+                self._preroll.append(chunk)
 
     async def _on_local_user_started(self) -> None:
-        if self._config.vad.disabled:
+        if self._local_turns:
             await self._send(protocol.activity_start())
+            # Pipecat's VAD fires after the speech began; the server ignored that audio
+            # (it came before activityStart), so it goes again inside the activity.
+            while self._preroll:
+                await self._send(protocol.realtime_audio(self._preroll.popleft()), audio=True)
 
     async def _on_local_user_stopped(self) -> None:
-        if self._config.vad.disabled:
+        if self._local_turns:
             for chunk in self._input.flush():
                 await self._send(protocol.realtime_audio(chunk), audio=True)
+            self._preroll.clear()
             await self._send(protocol.activity_end())
 
     async def _handle_context(self, context: LLMContext) -> None:
@@ -561,9 +580,11 @@ class GeminiLiveService(LLMService):
     async def _apply(self, effects: list[Effect]) -> None:
         for effect in effects:
             if isinstance(effect, UserStarted):
-                await self.broadcast_frame(UserStartedSpeakingFrame)
+                if not self._local_turns:
+                    await self.broadcast_frame(UserStartedSpeakingFrame)
             elif isinstance(effect, UserStopped):
-                await self.broadcast_frame(UserStoppedSpeakingFrame)
+                if not self._local_turns:
+                    await self.broadcast_frame(UserStoppedSpeakingFrame)
             elif isinstance(effect, UserSentence):
                 await self._push_user_sentence(effect.text)
             elif isinstance(effect, ReplyStarted):

@@ -258,3 +258,30 @@ def test_a_missing_key_says_where_to_put_it(monkeypatch):
         GeminiLiveService()
     monkeypatch.setenv("GEMINI_API_KEY", "from-env")
     assert "from-env" not in repr(GeminiLiveService())
+
+
+async def test_local_vad_mode_sends_activity_signals_with_a_pre_roll_so_onsets_are_not_clipped():
+    from pipecat_gemini_live import VADSettings
+
+    async with LiveEmulator(
+        api_key="test-key", responder=ScriptedResponder([Reply(text="Yes?")])
+    ) as emu:
+        llm = service_for(emu, settings=GeminiLiveService.Settings(vad=VADSettings(disabled=True)))
+        async with running_bot([llm]) as bot:
+            await bot.say(silence(0.3))
+            onset = speech(0.2, seed=9)  # heard before a local VAD (start_secs=0.2) fires
+            await bot.say(onset)
+            await bot.worker.queue_frame(UserStartedSpeakingFrame())
+            await bot.say(speech(0.6, seed=10))
+            await bot.worker.queue_frame(UserStoppedSpeakingFrame())
+            await bot.say(silence(0.5))
+            await bot.wait_for(lambda: bot.tail.frames(TTSAudioRawFrame))
+        session = emu.sessions[0]
+        assert session.activity_events == ["start", "end"]
+        heard = float(session.turns[0]["input_transcript"].strip("()").split()[0])
+        assert heard >= 0.6 + 0.2  # the onset before activityStart was re-sent inside the turn
+        assert session.setup["realtime_input_config"]["automatic_activity_detection"] == {
+            "disabled": True
+        }
+        # Turns are decided locally: the service does not announce user turns of its own.
+        assert not bot.head.frames(UserStartedSpeakingFrame, UP)
