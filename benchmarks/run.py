@@ -2,14 +2,14 @@
 
     python benchmarks/run.py [--turns 6] [--speed 4]
 
-Each service runs in its own process, in a real Pipecat pipeline, against the bundled emulator
-(running on its own thread of that process, over TLS for both, because the built-in service's
-SDK always uses TLS). The same conversation is streamed into each: turns of speech-like audio
-and silence as 20 ms frames, at ``--speed`` x real time, at 16 kHz mono (Pipecat's default
-input) and at 48 kHz mono (WebRTC's native rate). CPU is the pipeline thread's own CPU time
-(``time.thread_time``), so the emulator's work is not counted. Memory is the growth of the
-Python heap over the conversation (tracemalloc would distort CPU, so it is measured in a
-separate run). Prints one table; the ratio column is ours / built-in.
+Each service runs in its own process, in a real Pipecat pipeline, against one bundled emulator
+running in a process of its own (over TLS for both, because the built-in service's SDK always
+uses TLS). The same conversation is streamed into each: turns of speech-like audio and silence
+as 20 ms frames, at ``--speed`` x real time, at 16 kHz mono (Pipecat's default input) and at
+48 kHz mono (WebRTC's native rate). CPU is the client process's CPU time over the conversation;
+a baseline run (the same pipeline and input with a pass-through in place of the service) gives
+the pipeline's own share, and the rest is the service's. Memory is the growth of the Python heap
+over the conversation, measured in a separate run (tracemalloc distorts CPU). Prints one table.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -39,36 +38,29 @@ def speech_and_silence(turns: int, rate: int) -> list[bytes]:
     return [pcm[i : i + frame] for i in range(0, len(pcm), frame)]
 
 
-def start_emulator(pace: float):
-    """The emulator on its own thread and loop; returns (emulator, stop)."""
-    from pipecat_gemini_live.emulator import LiveEmulator, Reply, ScriptedResponder
+class EmulatorProcess:
+    """The emulator in its own process (the CLI), so its CPU and the GIL are not shared."""
 
-    ready = threading.Event()
-    holder: dict = {}
+    def __init__(self, speed: float) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "pipecat_gemini_live.emulator",
+            "--port",
+            "0",
+            "--tls",
+            "--any-key",
+            "--pace",
+            str(speed),
+        ]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        assert self.process.stdout is not None
+        self.base_url = self.process.stdout.readline().split()[-1]
+        self.cert_path = self.process.stdout.readline().split()[-1]
 
-    def serve() -> None:
-        async def body() -> None:
-            replies = [Reply(text="Here is a short spoken answer to that.")] * 50
-            async with LiveEmulator(
-                api_key="bench-key", tls=True, pace=pace, responder=ScriptedResponder(replies)
-            ) as emu:
-                holder["emu"] = emu
-                holder["stop"] = asyncio.Event()
-                ready.set()
-                await holder["stop"].wait()
-
-        holder["loop"] = asyncio.new_event_loop()
-        holder["loop"].run_until_complete(body())
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    ready.wait(10)
-
-    def stop() -> None:
-        holder["loop"].call_soon_threadsafe(holder["stop"].set)
-        thread.join(5)
-
-    return holder["emu"], stop
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(5)
 
 
 class PassThrough:
@@ -86,7 +78,7 @@ class PassThrough:
         return Pass()
 
 
-def make_service(kind: str, emu):
+def make_service(kind: str, base_url: str):
     if kind == "baseline":
         return PassThrough.make()
     if kind == "ours":
@@ -94,7 +86,7 @@ def make_service(kind: str, emu):
 
         return GeminiLiveService(
             api_key="bench-key",
-            base_url=emu.base_url.replace("https://", "wss://"),
+            base_url=base_url.replace("https://", "wss://"),
             model="gemini-2.5-flash-native-audio-preview-12-2025",
         )
     from google.genai.types import HttpOptions
@@ -105,21 +97,21 @@ def make_service(kind: str, emu):
         settings=GeminiLiveLLMService.Settings(
             model="models/gemini-2.5-flash-native-audio-preview-12-2025", voice="Puck"
         ),
-        http_options=HttpOptions(base_url=emu.base_url, api_version="v1beta"),
+        http_options=HttpOptions(base_url=base_url, api_version="v1beta"),
     )
 
 
-async def converse(kind: str, rate: int, turns: int, speed: float, measure_memory: bool) -> dict:
+async def converse(
+    kind: str, base_url: str, rate: int, turns: int, speed: float, measure_memory: bool
+) -> dict:
     from pipecat.frames.frames import InputAudioRawFrame, LLMContextFrame
     from pipecat.processors.aggregators.llm_context import LLMContext
 
     from tests.pipeline_kit import running_bot
 
-    emu, stop = start_emulator(pace=speed)
-    os.environ["SSL_CERT_FILE"] = str(emu.cert_path)
     frames = speech_and_silence(turns, rate)
-    try:
-        llm = make_service(kind, emu)
+    if True:
+        llm = make_service(kind, base_url)
         async with running_bot([llm], metrics=True, record=False) as bot:
             context = LLMContext([{"role": "system", "content": "Be brief."}])
             await bot.worker.queue_frame(LLMContextFrame(context))
@@ -130,20 +122,18 @@ async def converse(kind: str, rate: int, turns: int, speed: float, measure_memor
 
                 tracemalloc.start()
                 heap_before = tracemalloc.get_traced_memory()[0]
-            cpu_before, wall_before = time.thread_time(), time.monotonic()
+            cpu_before, wall_before = time.process_time(), time.monotonic()
             for audio in frames:
                 await bot.worker.queue_frame(InputAudioRawFrame(audio, rate, 1))
                 await asyncio.sleep(0.02 / speed)
             await asyncio.sleep(2.5 / speed)  # the last reply
-            cpu = time.thread_time() - cpu_before
+            cpu = time.process_time() - cpu_before
             wall = time.monotonic() - wall_before
             heap_growth = 0
             if measure_memory:
                 heap_growth = tracemalloc.get_traced_memory()[0] - heap_before
                 tracemalloc.stop()
             reply_seconds = bot.tail.output_audio_bytes / 2 / 24000
-    finally:
-        stop()
     conversation_seconds = len(frames) * 0.02
     return {
         "cpu": cpu,
@@ -159,26 +149,23 @@ def child(args: argparse.Namespace) -> None:
 
     logger.remove()
     result = asyncio.run(
-        converse(args.kind, args.rate, args.turns, args.speed, args.measure_memory)
+        converse(args.kind, args.base_url, args.rate, args.turns, args.speed, args.measure_memory)
     )
     print("RESULT " + json.dumps(result))
 
 
-def run_child(kind: str, rate: int, turns: int, speed: float, memory: bool) -> dict:
-    command = [
-        sys.executable,
-        __file__,
-        "--child",
-        "--kind",
-        kind,
-        "--rate",
-        str(rate),
-        "--turns",
-        str(turns),
-        "--speed",
-        str(speed),
-    ] + (["--measure-memory"] if memory else [])
-    env = dict(os.environ, NO_PROXY="127.0.0.1,localhost", PYTHONWARNINGS="ignore")
+def run_child(
+    emulator: EmulatorProcess, kind: str, rate: int, turns: int, speed: float, memory: bool
+) -> dict:
+    command = [sys.executable, __file__, "--child", "--kind", kind, "--rate", str(rate)]
+    command += ["--turns", str(turns), "--speed", str(speed), "--base-url", emulator.base_url]
+    command += ["--measure-memory"] if memory else []
+    env = dict(
+        os.environ,
+        NO_PROXY="127.0.0.1,localhost",
+        PYTHONWARNINGS="ignore",
+        SSL_CERT_FILE=emulator.cert_path,
+    )
     out = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -195,18 +182,28 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=4.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--measure-memory", action="store_true")
+    parser.add_argument("--base-url", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
         return
 
+    emulator = EmulatorProcess(args.speed)
+    try:
+        report(args, emulator)
+    finally:
+        emulator.stop()
+
+
+def report(args: argparse.Namespace, emulator: EmulatorProcess) -> None:
     kinds = ("ours", "builtin", "baseline")
     rows = []
+    runs: dict[str, list[dict]] = {}
     for rate in (16000, 48000):
-        runs: dict[str, list[dict]] = {k: [] for k in kinds}
+        runs = {k: [] for k in kinds}
         for _ in range(args.repeats):  # interleaved, so machine noise hits all kinds alike
             for kind in kinds:
-                runs[kind].append(run_child(kind, rate, args.turns, args.speed, False))
+                runs[kind].append(run_child(emulator, kind, rate, args.turns, args.speed, False))
         cpu = {
             k: statistics.median(1000 * r["cpu"] / r["conversation_seconds"] for r in runs[k])
             for k in kinds
@@ -214,7 +211,7 @@ def main() -> None:
         reply = {k: statistics.median(r["reply_seconds"] for r in runs[k]) for k in kinds}
         rows.append((rate, cpu, reply))
     memory = {
-        k: run_child(k, 16000, args.turns, args.speed, True)["heap_growth"]
+        k: run_child(emulator, k, 16000, args.turns, args.speed, True)["heap_growth"]
         for k in ("ours", "builtin")
     }
 

@@ -271,7 +271,7 @@ class LiveEmulator:
             async for raw in ws:
                 await self._wait_if_stalled(session)
                 message = wire.parse_client_message(raw)
-                session.received.append(message)
+                session.received.append(wire.without_media(message))
                 await self._handle(session, message)
         except ClientError as error:
             if session is not None:

@@ -88,6 +88,24 @@ def parse_client_message(raw: str | bytes) -> dict[str, Any]:
     return normalise(message)
 
 
+def without_media(message: dict[str, Any]) -> dict[str, Any]:
+    """The message as recorded for tests: media payloads replaced by their encoded length, so a
+    long session's record does not grow by its audio."""
+    realtime = message.get("realtime_input")
+    if not isinstance(realtime, dict):
+        return message
+    slim = dict(realtime)
+    for key in ("audio", "video"):
+        if isinstance(slim.get(key), dict) and "data" in slim[key]:
+            slim[key] = {**slim[key], "data": len(slim[key]["data"])}
+    if isinstance(slim.get("media_chunks"), list):
+        slim["media_chunks"] = [
+            {**c, "data": len(c.get("data", ""))} if isinstance(c, dict) else c
+            for c in slim["media_chunks"]
+        ]
+    return {**message, "realtime_input": slim}
+
+
 def decode_bytes(data: str) -> bytes:
     """Standard or URL-safe base64, padded or not."""
     data = data.replace("-", "+").replace("_", "/")
