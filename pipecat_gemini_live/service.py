@@ -261,6 +261,7 @@ class GeminiLiveService(LLMService):
         self._context: LLMContext = LLMContext()
         self._seeded = False
         self._seen_tool_calls: set[str] = set()
+        self._cancelled_tool_calls: set[str] = set()
         self._tool_names: dict[str, str] = {}
         self._odd_output_byte = b""
         self._unknown_reported: set[tuple[str, ...]] = set()
@@ -669,11 +670,19 @@ class GeminiLiveService(LLMService):
         )
 
     async def _on_tool_cancellation(self, ids: tuple[str, ...]) -> None:
-        logger.info(f"{self}: server cancelled tool calls {list(ids)}")
+        """The server dropped these calls: stop their handlers; no response will be sent."""
+        cancelled = set(ids)
+        self._cancelled_tool_calls.update(cancelled)
+        await self._cancel_function_call_tasks(
+            lambda item: item.tool_call_id in cancelled, reason="cancelled by the server"
+        )
         if self._session is not None:
             self._session.sent_tool_response(list(ids))
 
     async def _send_tool_result(self, frame: FunctionCallResultFrame) -> None:
+        if frame.tool_call_id in self._cancelled_tool_calls:
+            logger.debug(f"{self}: not answering tool call {frame.tool_call_id}: it was cancelled")
+            return
         name = self._tool_names.get(frame.tool_call_id, frame.function_name)
         if frame.error:
             response: dict[str, Any] = {"error": frame.error}
