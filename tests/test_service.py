@@ -285,3 +285,18 @@ async def test_local_vad_mode_sends_activity_signals_with_a_pre_roll_so_onsets_a
         }
         # Turns are decided locally: the service does not announce user turns of its own.
         assert not bot.head.frames(UserStartedSpeakingFrame, UP)
+
+
+async def test_bursty_output_is_delivered_whole_and_in_order():
+    text = "Bursts of audio arrive all at once and then nothing for a while."
+    responder = ScriptedResponder([Reply(text=text, input_transcript="Go.")])
+    async with LiveEmulator(
+        api_key="test-key", responder=responder, pace=2.0, output_mode="bursty"
+    ) as emu:
+        async with running_bot([service_for(emu)]) as bot:
+            await bot.say(speech(0.6) + silence(0.8))
+            await bot.wait_for(lambda: bot.tail.frames(LLMFullResponseEndFrame), 15)
+            received = b"".join(f.audio for f in bot.tail.frames(TTSAudioRawFrame))
+        from pipecat_gemini_live.emulator import synthesize
+
+        assert received == synthesize(text)[0]

@@ -46,6 +46,7 @@ from pipecat_gemini_live.emulator.behaviour import (
 from pipecat_gemini_live.emulator.wire import ClientError
 
 AUDIO_TOKENS_PER_SECOND = 25
+BURST = 8  # chunks per burst in "bursty" output mode
 _VALID_SENSITIVITY = {
     "start_of_speech_sensitivity": {
         "START_SENSITIVITY_UNSPECIFIED",
@@ -118,6 +119,7 @@ class LiveEmulator:
         responder: Responder | None = None,
         pace: float = 0.0,
         output_chunk_ms: int = 40,
+        output_mode: str = "steady",
         connection_lifetime: float | None = None,
         go_away_lead: float = 60.0,
         known_models: set[str] | None = None,
@@ -133,6 +135,9 @@ class LiveEmulator:
         self.go_away_lead = go_away_lead
         self.known_models = known_models
         self.latency = 0.0
+        if output_mode not in ("steady", "bursty"):
+            raise ValueError(f"output_mode must be 'steady' or 'bursty', got {output_mode!r}")
+        self.output_mode = output_mode
         self.sessions: list[EmulatedSession] = []
         self.cert_path: Path | None = None
         self._handles: dict[str, EmulatedSession] = {}
@@ -517,11 +522,21 @@ class LiveEmulator:
                     )
             await self._send(session, wire.audio_message(piece))
             record["audio_bytes_sent"] += len(piece)
-            if self.pace > 0:
-                await asyncio.sleep(len(piece) / 2 / OUTPUT_RATE / self.pace)
+            await self._pace(len(piece) / 2 / OUTPUT_RATE, chunk_index=offset // chunk)
+        return len(audio) / 2 / OUTPUT_RATE
+
+    async def _pace(self, seconds: float, chunk_index: int) -> None:
+        """Steady: one chunk per chunk duration. Bursty: ``BURST`` chunks at once, then a pause
+        as long as they last (the real service sometimes delivers audio like that)."""
+        if self.pace <= 0:
+            await asyncio.sleep(0)
+        elif self.output_mode == "bursty":
+            if (chunk_index + 1) % BURST == 0:
+                await asyncio.sleep(BURST * seconds / self.pace)
             else:
                 await asyncio.sleep(0)
-        return len(audio) / 2 / OUTPUT_RATE
+        else:
+            await asyncio.sleep(seconds / self.pace)
 
     async def _call_tools(self, session: EmulatedSession, reply: Reply) -> bool:
         calls: list[dict[str, Any]] = []

@@ -213,3 +213,27 @@ async def test_pipecats_built_in_service_converses_and_calls_tools(monkeypatch):
         # The built-in sends 16 kHz frames as they come (no rechunking); the emulator heard them.
         assert emu.sessions[0].audio_seconds_received > 1.0
         await asyncio.sleep(0)
+
+
+async def test_pipecats_built_in_service_is_interrupted_by_a_barge_in(monkeypatch):
+    from pipecat.frames.frames import InterruptionFrame, LLMContextFrame, TTSAudioRawFrame
+    from pipecat.processors.aggregators.llm_context import LLMContext
+    from pipecat.services.google.gemini_live.llm import GeminiLiveLLMService
+
+    from tests.pipeline_kit import running_bot
+
+    responder = ScriptedResponder([Reply(text="A long welcome that goes on and on " * 4)])
+    async with LiveEmulator(api_key="test-key", tls=True, responder=responder, pace=1.0) as emu:
+        monkeypatch.setenv("SSL_CERT_FILE", str(emu.cert_path))
+        llm = GeminiLiveLLMService(
+            api_key="test-key",
+            settings=GeminiLiveLLMService.Settings(model=f"models/{MODEL}", voice="Puck"),
+            http_options=types.HttpOptions(base_url=emu.base_url, api_version="v1beta"),
+        )
+        async with running_bot([llm]) as bot:
+            greet = LLMContext([{"role": "user", "content": "Hello"}])
+            await bot.worker.queue_frame(LLMContextFrame(greet))
+            await bot.wait_for(lambda: bot.tail.frames(TTSAudioRawFrame), 15)
+            await bot.say(speech(0.6) + silence(0.3), speed=1.0)
+            await bot.wait_for(lambda: bot.tail.frames(InterruptionFrame), 10)
+        assert emu.sessions[0].interruptions == 1
