@@ -8,6 +8,7 @@ and model rules in :mod:`~pipecat_gemini_live.models`.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections import deque
@@ -182,6 +183,8 @@ class GeminiLiveService(LLMService):
         input_chunk_ms: int = 40,
         local_vad_preroll_ms: int = 500,
         retry: RetryPolicy | None = None,
+        resumption_handle: str | None = None,
+        end_grace_seconds: float = 10.0,
         **kwargs: Any,
     ) -> None:
         """Create the service; every setting is validated here, before any connection.
@@ -202,6 +205,10 @@ class GeminiLiveService(LLMService):
                 Pipecat's VAD fired is re-sent after ``activityStart``, so the first syllable
                 is not clipped.
             retry: reconnect policy after unplanned drops.
+            resumption_handle: resume a conversation another process started (its
+                ``resumption_handle`` property); unknown or expired handles start afresh.
+            end_grace_seconds: on ``EndFrame``, how long a reply in progress may take to finish
+                before the connection closes (``CancelFrame`` closes at once).
         """
         defaults = GeminiLiveSettings(
             model=model or DEFAULT_MODEL,
@@ -251,6 +258,8 @@ class GeminiLiveService(LLMService):
             ephemeral_token=self.__api_key.startswith("auth_tokens/"),
         )
         self._retry = retry
+        self._initial_handle = resumption_handle
+        self._end_grace_seconds = end_grace_seconds
         self._input = InputAudioConverter(chunk_ms=input_chunk_ms)
         self._chunk_seconds = input_chunk_ms / 1000
         self._preroll: deque[bytes] = deque(maxlen=max(1, local_vad_preroll_ms // input_chunk_ms))
@@ -358,6 +367,14 @@ class GeminiLiveService(LLMService):
         await super().start(frame)
 
     async def stop(self, frame: EndFrame) -> None:
+        # A reply the model is still producing finishes first (bounded), so the call does not
+        # end mid-sentence; the output transport plays what was pushed before this EndFrame.
+        deadline = time.monotonic() + self._end_grace_seconds
+        while self._turns.replying and self._session is not None and not self._failed:
+            if time.monotonic() > deadline:
+                logger.warning(f"{self}: ending with a reply still in progress")
+                break
+            await asyncio.sleep(0.02)
         await super().stop(frame)
         await self._close_session()
 
@@ -381,6 +398,7 @@ class GeminiLiveService(LLMService):
                 on_event=self._on_event,
                 retry=self._retry,
             )
+            self._session.handle = self._initial_handle
             await self._session.start()
         return self._session
 

@@ -68,6 +68,10 @@ class TurnTracker:
         self.dropped_output_chunks = 0
         self.conversation_started = False  # the server has heard a user turn or replied
 
+    @property
+    def replying(self) -> bool:
+        return self.reply is ReplyPhase.SPEAKING
+
     # ------------------------------------------------------------------ user side
 
     def on_input_transcript(self, text: str, finished: bool = False) -> list[Effect]:

@@ -300,3 +300,46 @@ async def test_bursty_output_is_delivered_whole_and_in_order():
         from pipecat_gemini_live.emulator import synthesize
 
         assert received == synthesize(text)[0]
+
+
+async def test_end_frame_lets_the_reply_in_progress_finish():
+    text = "This reply is still being spoken when the pipeline is asked to end."
+    responder = ScriptedResponder([Reply(text=text, input_transcript="Bye.")])
+    async with LiveEmulator(api_key="test-key", responder=responder, pace=2.0) as emu:
+        async with running_bot([service_for(emu)]) as bot:
+            await bot.say(speech(0.6) + silence(0.8))
+            await bot.wait_for(lambda: bot.tail.frames(TTSAudioRawFrame))
+        # running_bot queued the EndFrame while the reply was still arriving.
+        received = b"".join(f.audio for f in bot.tail.frames(TTSAudioRawFrame))
+        assert len(received) == emu.sessions[0].turns[0]["audio_bytes_sent"]
+        assert bot.tail.frames(LLMFullResponseEndFrame)
+
+
+async def test_go_away_mid_conversation_is_invisible_to_the_pipeline():
+    responder = ScriptedResponder([Reply(text="First."), Reply(text="Second.")])
+    async with LiveEmulator(api_key="test-key", responder=responder) as emu:
+        llm = service_for(emu)
+        async with running_bot([llm]) as bot:
+            await bot.say(speech(0.6) + silence(0.8))
+            await bot.wait_for(lambda: len(bot.tail.frames(LLMFullResponseEndFrame)) == 1)
+            await emu.wait_until(lambda: llm.resumption_handle is not None)
+            await emu.go_away(time_left=2.0)
+            await emu.wait_until(lambda: emu.sessions[0].connections == 2, 5)
+            await bot.say(speech(0.6, seed=4) + silence(0.8))
+            await bot.wait_for(lambda: len(bot.tail.frames(LLMFullResponseEndFrame)) == 2)
+            assert len(emu.sessions) == 1  # resumed, not restarted
+            assert not bot.head.frames(ErrorFrame, UP)
+
+
+async def test_a_stored_resumption_handle_continues_the_conversation_in_a_new_service():
+    async with LiveEmulator(api_key="test-key") as emu:
+        first = service_for(emu)
+        async with running_bot([first]) as bot:
+            await bot.say(speech(0.5) + silence(0.8))
+            await emu.wait_until(lambda: first.resumption_handle is not None)
+            handle = first.resumption_handle
+        second = service_for(emu, resumption_handle=handle)
+        async with running_bot([second]) as bot:
+            await bot.say(speech(0.5, seed=2) + silence(0.8))
+            await emu.wait_until(lambda: emu.sessions[0].connections == 2, 5)
+        assert len(emu.sessions) == 1
