@@ -343,3 +343,25 @@ async def test_a_stored_resumption_handle_continues_the_conversation_in_a_new_se
             await bot.say(speech(0.5, seed=2) + silence(0.8))
             await emu.wait_until(lambda: emu.sessions[0].connections == 2, 5)
         assert len(emu.sessions) == 1
+
+
+async def test_malformed_and_unknown_server_messages_are_reported_and_the_call_goes_on():
+    from loguru import logger
+
+    warnings: list[str] = []
+    sink = logger.add(lambda m: warnings.append(str(m)), level="WARNING")
+    try:
+        responder = ScriptedResponder([Reply(text="Still here.", input_transcript="Hello?")])
+        async with LiveEmulator(api_key="test-key", responder=responder) as emu:
+            async with running_bot([service_for(emu)]) as bot:
+                await bot.say(silence(0.2))
+                await emu.wait_for_session()
+                await emu.send_raw(b"{this is not json")
+                await emu.send_raw(b'{"someFutureMessage": {"x": 1}}')
+                await bot.say(speech(0.6) + silence(0.8))
+                await bot.wait_for(lambda: bot.tail.frames(LLMFullResponseEndFrame))
+                assert not bot.head.frames(ErrorFrame, UP)
+    finally:
+        logger.remove(sink)
+    assert any("not JSON" in w for w in warnings)
+    assert any("someFutureMessage" in w for w in warnings)
