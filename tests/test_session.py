@@ -39,6 +39,16 @@ def make_session(emu: LiveEmulator, recorder: Recorder, **kwargs) -> LiveSession
     )
 
 
+async def resumable_session(emu: LiveEmulator) -> tuple[LiveSession, Recorder]:
+    """A session that is connected and already holds a resumption handle."""
+    recorder = Recorder()
+    session = make_session(emu, recorder)
+    await session.start()
+    await session.wait_ready(5)
+    await emu.wait_until(lambda: session.handle is not None)
+    return session, recorder
+
+
 async def speak(session: LiveSession, pcm: bytes) -> None:
     for i in range(0, len(pcm), 1280):
         await session.send(protocol.realtime_audio(pcm[i : i + 1280]), audio=True)
@@ -90,11 +100,7 @@ async def test_a_rotation_waits_for_the_reply_to_finish():
 
 async def test_an_internal_error_close_is_retried_with_the_handle_and_input_sent_meanwhile_arrives():
     async with LiveEmulator() as emu:
-        recorder = Recorder()
-        session = make_session(emu, recorder)
-        await session.start()
-        await session.wait_ready(5)
-        await emu.wait_until(lambda: session.handle is not None)
+        session, recorder = await resumable_session(emu)
         await emu.close(code=1011, reason="Internal error occurred.")
         # While reconnecting, the caller keeps sending; nothing may be lost.
         await speak(session, silence(0.4))
@@ -106,11 +112,7 @@ async def test_an_internal_error_close_is_retried_with_the_handle_and_input_sent
 
 async def test_a_tcp_reset_is_survived():
     async with LiveEmulator() as emu:
-        recorder = Recorder()
-        session = make_session(emu, recorder)
-        await session.start()
-        await session.wait_ready(5)
-        await emu.wait_until(lambda: session.handle is not None)
+        session, recorder = await resumable_session(emu)
         await emu.reset()
         await emu.wait_until(lambda: len(recorder.of(Connected)) == 2, 5)
         assert not recorder.of(Failed)
