@@ -31,6 +31,7 @@ from pipecat.frames.frames import (
     LLMFullResponseStartFrame,
     LLMMessagesAppendFrame,
     LLMServiceMetadataFrame,
+    LLMSetToolsFrame,
     LLMTextFrame,
     LLMThoughtEndFrame,
     LLMThoughtStartFrame,
@@ -351,13 +352,43 @@ class GeminiLiveService(LLMService):
                 setattr(self._settings, name, old)
             await self.push_error(error_msg=f"{self}: settings update refused: {error}")
             return {}
-        config.system_instruction = self._config.system_instruction or config.system_instruction
+        if "system_instruction" not in changed:
+            # Keep an instruction that came from the context rather than the settings.
+            config.system_instruction = self._config.system_instruction
         self._config = config
-        logger.warning(
-            f"{self}: settings {sorted(changed)} stored; they take effect on the next "
-            "connection of this session (live switching is not implemented yet)"
-        )
+        await self._apply_live(set(changed))
         return changed
+
+    async def _apply_live(self, changed: set[str]) -> None:
+        """Apply changed settings to the live call: the instruction in place (contextUpdate),
+        anything else by switching to a new connection of the same conversation at the next
+        safe point (between replies, no tool call pending)."""
+        session = self._session
+        if session is None:
+            return  # not connected yet: the first setup carries everything
+        if "system_instruction" in changed:
+            await self._send(
+                protocol.context_update(system_instruction=self._config.system_instruction or "")
+            )
+            changed.discard("system_instruction")
+        if not changed:
+            return
+        if "model" in changed:
+            logger.warning(
+                f"{self}: the model changed to {self._config.model}; a Live session cannot "
+                "change model, so a new one starts (the old conversation is not carried over)"
+            )
+            session.handle = None
+        logger.info(f"{self}: applying {sorted(changed)} by switching connection at a safe point")
+        session.request_rotation()
+
+    async def _set_tools(self, tools: ToolsSchema | list[Any] | None) -> None:
+        """New tools reach the model in place (contextUpdate); their handlers register."""
+        self._tools = _declarations_from(tools)
+        self._register_direct_functions(tools)
+        self._config.tools = self._tools
+        if self._session is not None:
+            await self._send(protocol.context_update(tools=self._tools))
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -399,6 +430,7 @@ class GeminiLiveService(LLMService):
                 retry=self._retry,
             )
             self._session.handle = self._initial_handle
+            self._session.conversation.uses_resumption = self._config.session_resumption
             await self._session.start()
         return self._session
 
@@ -429,6 +461,8 @@ class GeminiLiveService(LLMService):
         elif isinstance(frame, LLMMessagesAppendFrame):
             await self._append_messages(frame.messages, run_llm=bool(frame.run_llm))
             await self.push_frame(frame, direction)
+        elif isinstance(frame, LLMSetToolsFrame):
+            await self._set_tools(None if not is_given(frame.tools) else frame.tools)
         elif isinstance(frame, InterruptionFrame):
             await self._apply(self._turns.on_local_interruption())
             await self.push_frame(frame, direction)

@@ -114,24 +114,33 @@ class ConversationState:
     pending_tool_calls: set[str] = field(default_factory=set)
     handle: str | None = None
     resumable: bool = False
+    handle_is_current: bool = False  # no turn has happened since the handle was issued
+    uses_resumption: bool = True
 
     @property
     def at_safe_point(self) -> bool:
-        return not self.replying and not self.pending_tool_calls
+        """Between replies, no tool call pending, and (when resuming) holding a handle that
+        covers everything said so far: a switch now loses and cuts off nothing."""
+        fresh = self.handle_is_current or not self.uses_resumption
+        return not self.replying and not self.pending_tool_calls and fresh
 
     def observe(self, event: ServerEvent) -> None:
         if isinstance(event, (AudioChunk, ModelText, OutputTranscript)):
             self.replying = True
+            self.handle_is_current = False
         elif isinstance(event, (TurnComplete, Interrupted, GenerationComplete)):
             self.replying = False
+            self.handle_is_current = False
         elif isinstance(event, ToolCall):
             self.pending_tool_calls.update(call.id for call in event.calls if call.id)
+            self.handle_is_current = False
         elif isinstance(event, ToolCallCancellation):
             self.pending_tool_calls.difference_update(event.ids)
         elif isinstance(event, ResumptionUpdate):
             self.resumable = event.resumable
             if event.resumable and event.handle:
                 self.handle = event.handle
+                self.handle_is_current = True
 
 
 # Close codes that a retry cannot fix: the same request would be refused again.
@@ -241,6 +250,14 @@ class LiveSession:
         if self.phase in (Phase.CLOSED, Phase.FAILED):
             return
         self._buffer_message(message, audio)
+
+    def request_rotation(self, within: float = 30.0) -> None:
+        """Move to a new connection of the same conversation at the next safe point (or after
+        ``within`` seconds at the latest), e.g. so that changed settings take effect."""
+        if self._run_task is None:
+            return
+        self._plan_rotation(within + min(self._go_away_margin, within / 2))
+        self._maybe_rotate_now()
 
     def sent_tool_response(self, call_ids: list[str]) -> None:
         """Tell the rotation logic these calls are answered."""
@@ -441,7 +458,7 @@ class LiveSession:
     def _plan_rotation(self, time_left: float) -> None:
         margin = min(self._go_away_margin, time_left / 2)
         self._rotate_deadline = time.monotonic() + max(0.0, time_left - margin)
-        logger.info(f"Gemini Live: goAway, {time_left:.1f}s left; will rotate at a safe point")
+        logger.info(f"Gemini Live: switching connection at a safe point within {time_left:.1f}s")
         loop = asyncio.get_running_loop()
         if self._rotate_timer is not None:
             self._rotate_timer.cancel()
@@ -450,11 +467,7 @@ class LiveSession:
         )
 
     def _maybe_rotate_now(self) -> None:
-        if (
-            self._rotate_deadline is not None
-            and self.conversation.at_safe_point
-            and self.conversation.handle is not None
-        ):
+        if self._rotate_deadline is not None and self.conversation.at_safe_point:
             self._rotate_requested.set()
 
     # ---------------------------------------------------------------- helpers
