@@ -462,7 +462,9 @@ class GeminiLiveService(LLMService):
             await self._append_messages(frame.messages, run_llm=bool(frame.run_llm))
             await self.push_frame(frame, direction)
         elif isinstance(frame, LLMSetToolsFrame):
-            await self._set_tools(None if not is_given(frame.tools) else frame.tools)
+            await self._set_tools(
+                frame.tools if isinstance(frame.tools, (ToolsSchema, list)) else None
+            )
         elif isinstance(frame, InterruptionFrame):
             await self._apply(self._turns.on_local_interruption())
             await self.push_frame(frame, direction)
