@@ -181,7 +181,7 @@ class GeminiLiveService(LLMService):
         settings: GeminiLiveSettings | None = None,
         api_version: str = protocol.DEFAULT_API_VERSION,
         model_capabilities: ModelCapabilities | None = None,
-        input_chunk_ms: int = 40,
+        input_chunk_ms: int = 50,
         local_vad_preroll_ms: int = 500,
         retry: RetryPolicy | None = None,
         resumption_handle: str | None = None,

@@ -49,7 +49,7 @@ async def test_48k_stereo_input_reaches_the_wire_as_16k_mono_chunks_and_the_repl
             rates = {rate for rate, _ in session.audio_chunks}
             sizes = {size for _, size in session.audio_chunks}
             assert rates == {16000}
-            assert sizes == {1280}  # 40 ms of 16 kHz mono PCM16, every chunk
+            assert sizes == {1600}  # 50 ms of 16 kHz mono PCM16, every chunk
             assert session.audio_mime_types == {"audio/pcm;rate=16000"}
             # 2.2 s of audio went in; all of it (but the last partial chunk) is on the wire.
             assert 2.2 - 0.05 <= session.audio_seconds_received <= 2.2 + 0.05
