@@ -158,6 +158,9 @@ def setup_message(config: SessionConfig, *, resume_handle: str | None = None) ->
         setup["sessionResumption"] = {"handle": resume_handle} if resume_handle else {}
     if config.proactive_audio is not None:
         setup["proactivity"] = {"proactiveAudio": config.proactive_audio}
+    if not caps.mid_session_client_content:
+        # Such models take history as clientContent only when told to expect it.
+        setup["historyConfig"] = {"initialHistoryInClientContent": True}
     _deep_merge(setup, config.extra_setup)
     return {"setup": setup}
 

@@ -515,6 +515,10 @@ class GeminiLiveService(LLMService):
         """The first context seeds the conversation; later ones are the aggregators' record
         of what the model already heard, so they are not sent again."""
         self._context = context
+        if isinstance(context.tools, ToolsSchema):
+            declarations = _declarations_from(context.tools)
+            if declarations != self._tools:
+                await self._set_tools(context.tools)
         messages = context.get_messages()
         instruction = _system_instruction(messages)
         if instruction and instruction != self._config.system_instruction:
@@ -534,8 +538,22 @@ class GeminiLiveService(LLMService):
 
     async def _append_messages(self, messages: list[Any], *, run_llm: bool) -> None:
         turns = _turns_from_messages(messages)
-        if turns or run_llm:
-            await self._send(protocol.client_content(turns, turn_complete=run_llm))
+        caps = self._config.capabilities
+        if caps.mid_session_client_content or not self._turns.conversation_started:
+            if turns or run_llm:
+                await self._send(protocol.client_content(turns, turn_complete=run_llm))
+            return
+        # This model takes clientContent only as initial history (it closes the call with
+        # 1007 otherwise): user text goes in as realtime text, which it does accept.
+        for turn in turns:
+            texts = [part["text"] for part in turn["parts"] if "text" in part]
+            if turn["role"] == "user" and texts:
+                await self._send(protocol.realtime_text(" ".join(texts)))
+            else:
+                logger.warning(
+                    f"{self}: {caps.model} accepts no {turn['role']} messages mid-session; "
+                    f"not sent: {texts}"
+                )
 
     # ------------------------------------------------------------------ events out
 

@@ -1,0 +1,89 @@
+"""Context and tools arriving the Pipecat ways, and the per-model rules for history."""
+
+from __future__ import annotations
+
+from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
+from pipecat.adapters.llm.schemas.tools_schema import AdapterType, ToolsSchema
+from pipecat.frames.frames import LLMContextFrame, LLMFullResponseEndFrame, LLMMessagesAppendFrame
+from pipecat.processors.aggregators.llm_context import LLMContext
+
+from pipecat_gemini_live import GeminiLiveService
+from pipecat_gemini_live.emulator import LiveEmulator
+from tests.pipeline_kit import running_bot, silence, speech
+
+WEATHER = FunctionSchema(
+    "get_weather", "Weather for a city", {"city": {"type": "string"}}, ["city"]
+)
+
+
+async def test_tools_from_the_context_and_native_tools_reach_setup():
+    tools = ToolsSchema(
+        standard_tools=[WEATHER], custom_tools={AdapterType.GEMINI: [{"googleSearch": {}}]}
+    )
+    async with LiveEmulator(api_key="test-key") as emu:
+        llm = GeminiLiveService(api_key="test-key", base_url=emu.base_url)
+        async with running_bot([llm]) as bot:
+            await bot.worker.queue_frame(LLMContextFrame(LLMContext(tools=tools)))
+            await emu.wait_for_session()
+        setup_tools = emu.sessions[0].setup["tools"]
+        declaration = setup_tools[0]["function_declarations"][0]
+        assert declaration["name"] == "get_weather"
+        assert declaration["parameters_json_schema"]["required"] == ["city"]
+        assert {"google_search": {}} in setup_tools
+
+
+async def test_direct_functions_are_declared_and_registered():
+    async def get_time(params, city: str):
+        """Current time in a city.
+
+        Args:
+            city: The city.
+        """
+        await params.result_callback("noon")
+
+    llm = GeminiLiveService(api_key="k", tools=[get_time])
+    (declaration,) = llm.session_config.tools[0]["functionDeclarations"]
+    assert (
+        declaration["name"] == "get_time"
+        and "city" in declaration["parametersJsonSchema"]["properties"]
+    )
+    assert llm.has_function("get_time")
+
+
+async def test_seeded_history_and_a_run_reach_the_model_as_client_content():
+    async with LiveEmulator(api_key="test-key") as emu:
+        llm = GeminiLiveService(api_key="test-key", base_url=emu.base_url)
+        context = LLMContext(
+            [
+                {"role": "user", "content": "My name is Ada."},
+                {"role": "assistant", "content": "Nice to meet you, Ada."},
+                {"role": "user", "content": "What is my name?"},
+            ]
+        )
+        async with running_bot([llm]) as bot:
+            await bot.worker.queue_frame(LLMContextFrame(context))
+            await bot.wait_for(lambda: bot.tail.frames(LLMFullResponseEndFrame))
+        (content,) = emu.sessions[0].client_content
+        assert [t["role"] for t in content["turns"]] == ["user", "model", "user"]
+        assert content["turn_complete"] is True
+        assert emu.sessions[0].turns[0]["kind"] == "content"
+
+
+async def test_3_1_gets_history_config_and_mid_session_appends_as_realtime_text():
+    async with LiveEmulator(api_key="test-key") as emu:
+        llm = GeminiLiveService(
+            api_key="test-key", base_url=emu.base_url, model="gemini-3.1-flash-live-preview"
+        )
+        async with running_bot([llm]) as bot:
+            await bot.say(speech(0.5) + silence(0.8))
+            await bot.wait_for(lambda: bot.tail.frames(LLMFullResponseEndFrame))
+            await bot.worker.queue_frame(
+                LLMMessagesAppendFrame(
+                    [{"role": "user", "content": "Also, book a table."}], run_llm=True
+                )
+            )
+            await emu.wait_until(lambda: emu.sessions[0].texts_received, 5)
+        session = emu.sessions[0]
+        assert session.setup["history_config"] == {"initial_history_in_client_content": True}
+        assert session.texts_received == ["Also, book a table."]
+        assert session.client_content == []  # 3.1 would close the call with 1007
