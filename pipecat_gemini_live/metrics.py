@@ -25,10 +25,10 @@ class SpeechClock:
     last_voiced_at: float | None = None
     voiced_since_reply: bool = False
 
-    def on_chunk_sent(self, rms: float, sent_at: float, chunk_seconds: float) -> None:
+    def on_chunk_sent(self, rms: float, sent_at: float) -> None:
         if rms >= SPEECH_RMS_THRESHOLD:
-            # The chunk's audio ends chunk_seconds after its first sample; the user was
-            # speaking until (about) the end of it.
+            # A chunk is sent once its last sample has arrived: the user was speaking until
+            # (about) the moment it was sent.
             self.last_voiced_at = sent_at
             self.voiced_since_reply = True
 

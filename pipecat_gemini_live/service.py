@@ -262,7 +262,6 @@ class GeminiLiveService(LLMService):
         self._initial_handle = resumption_handle
         self._end_grace_seconds = end_grace_seconds
         self._input = InputAudioConverter(chunk_ms=input_chunk_ms)
-        self._chunk_seconds = input_chunk_ms / 1000
         self._preroll: deque[bytes] = deque(maxlen=max(1, local_vad_preroll_ms // input_chunk_ms))
         self._session: LiveSession | None = None
         self._turns = TurnTracker()
@@ -491,7 +490,7 @@ class GeminiLiveService(LLMService):
             logger.warning(f"{self}: input audio: {issue.message}")
         now = time.time()
         for chunk in chunks:
-            self._speech.on_chunk_sent(pcm16_rms(chunk), now, self._chunk_seconds)
+            self._speech.on_chunk_sent(pcm16_rms(chunk), now)
             await self._send(protocol.realtime_audio(chunk), audio=True)
             if self._local_turns:
                 self._preroll.append(chunk)

@@ -369,7 +369,7 @@ class LiveSession:
                 await self._dispatch(event)
             await self._serve(ws)
         except WebSocketClosed as closed:
-            raise self._closed_error(ws, closed) from None
+            raise self._closed_error(closed) from None
         finally:
             self._ready.clear()
             if self._ws is ws:
@@ -472,13 +472,10 @@ class LiveSession:
 
     # ---------------------------------------------------------------- helpers
 
-    def _closed_error(self, ws: ClientConnection, closed: WebSocketClosed) -> ConnectionClosed:
-        frame = closed.rcvd or closed.sent
-        code = frame.code if frame is not None else 1006
-        reason = frame.reason if frame is not None else "connection lost without a close frame"
-        if closed.rcvd is None:
-            code, reason = 1006, "connection lost without a close frame"
-        return classify_close(code, reason)
+    def _closed_error(self, closed: WebSocketClosed) -> ConnectionClosed:
+        if closed.rcvd is None:  # no close frame from the server: the connection just died
+            return classify_close(1006, "connection lost without a close frame")
+        return classify_close(closed.rcvd.code, closed.rcvd.reason)
 
     def _safe_url(self) -> str:
         return self._url.split("?", 1)[0]
