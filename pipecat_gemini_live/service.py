@@ -275,6 +275,7 @@ class GeminiLiveService(LLMService):
         self._odd_output_byte = b""
         self._unknown_reported: set[tuple[str, ...]] = set()
         self._failed = False
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"{self.name}(model={self._config.model!r}, url={self._url!r})"
@@ -434,12 +435,13 @@ class GeminiLiveService(LLMService):
         return self._session
 
     async def _close_session(self) -> None:
+        self._closed = True  # input arriving after EndFrame/CancelFrame must not reconnect
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
 
     async def _send(self, message: str, *, audio: bool = False) -> None:
-        if self._failed:
+        if self._failed or self._closed:
             return
         session = await self._ensure_session()
         await session.send(message, audio=audio)
