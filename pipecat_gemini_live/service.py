@@ -56,7 +56,7 @@ from pipecat.utils.time import time_now_iso8601
 from pipecat.utils.types import NOT_GIVEN, NotGiven, is_given
 
 from pipecat_gemini_live import protocol
-from pipecat_gemini_live.audio import InputAudioConverter, pcm16_rms
+from pipecat_gemini_live.audio import AudioFormatError, InputAudioConverter, pcm16_rms
 from pipecat_gemini_live.config import (
     ActivityHandling,
     ContextCompression,
@@ -276,6 +276,7 @@ class GeminiLiveService(LLMService):
         self._unknown_reported: set[tuple[str, ...]] = set()
         self._failed = False
         self._closed = False
+        self._reported_audio_errors: set[str] = set()
 
     def __repr__(self) -> str:
         return f"{self.name}(model={self._config.model!r}, url={self._url!r})"
@@ -487,7 +488,15 @@ class GeminiLiveService(LLMService):
         await super().push_frame(frame, direction)
 
     async def _send_user_audio(self, frame: InputAudioRawFrame) -> None:
-        chunks = self._input.push(frame.audio, frame.sample_rate, frame.num_channels)
+        try:
+            chunks = self._input.push(frame.audio, frame.sample_rate, frame.num_channels)
+        except AudioFormatError as error:
+            # A frame that cannot be audio (no rate, no channels): reported, once per kind,
+            # and the conversation goes on with the frames that are.
+            if str(error) not in self._reported_audio_errors:
+                self._reported_audio_errors.add(str(error))
+                await self.push_error(error_msg=f"{self}: unusable input audio frame: {error}")
+            return
         for issue in self._input.take_issues():
             logger.warning(f"{self}: input audio: {issue.message}")
         now = time.time()

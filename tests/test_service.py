@@ -365,3 +365,20 @@ async def test_malformed_and_unknown_server_messages_are_reported_and_the_call_g
         logger.remove(sink)
     assert any("not JSON" in w for w in warnings)
     assert any("someFutureMessage" in w for w in warnings)
+
+
+async def test_odd_length_and_malformed_audio_frames_are_reported_and_the_call_goes_on():
+    from pipecat.frames.frames import InputAudioRawFrame
+
+    responder = ScriptedResponder([Reply(text="Heard you.", input_transcript="Hi.")])
+    async with LiveEmulator(api_key="test-key", responder=responder) as emu:
+        async with running_bot([service_for(emu)]) as bot:
+            pcm = speech(0.6, 48000) + silence(0.8, 48000)
+            for i in range(0, len(pcm), 1921):  # odd-length frames, split mid-sample
+                await bot.worker.queue_frame(InputAudioRawFrame(pcm[i : i + 1921], 48000, 1))
+            await bot.worker.queue_frame(InputAudioRawFrame(b"\x00\x01", 0, 1))  # no rate
+            await bot.wait_for(lambda: bot.tail.frames(LLMFullResponseEndFrame), 10)
+            errors = bot.head.frames(ErrorFrame, UP)
+            assert len(errors) == 1 and "sample_rate must be a positive" in errors[0].error
+        # Every sample of the odd-length frames arrived (at 16 kHz, within one chunk).
+        assert abs(emu.sessions[0].audio_seconds_received - len(pcm) / 96000) <= 0.05
