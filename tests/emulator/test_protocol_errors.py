@@ -109,6 +109,10 @@ async def test_keys_are_read_from_every_place_clients_put_them_and_odd_paths_are
                 "//prefix" + PATH.replace("v1beta", "v1alpha") + "Constrained",
                 {"Authorization": "Token test-key"},
             ),
+            (
+                "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent",
+                {"Authorization": "Bearer test-key"},
+            ),
         ]:
             async with connect(
                 f"ws://127.0.0.1:{emu.port}{path}", additional_headers=headers
