@@ -180,7 +180,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=16000)
     parser.add_argument("--turns", type=int, default=6)
     parser.add_argument("--speed", type=float, default=4.0)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--measure-memory", action="store_true")
     parser.add_argument("--base-url", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
