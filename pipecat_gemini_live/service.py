@@ -546,6 +546,16 @@ class GeminiLiveService(LLMService):
         turns = _turns_from_messages(messages)
         await self._send(protocol.client_content(turns, turn_complete=True))
 
+    async def _reseed(self) -> None:
+        """A new session replaced a lost one (no usable handle): give the model the
+        conversation so far, as recorded by the context aggregators, without asking it to reply."""
+        turns = _turns_from_messages(self._context.get_messages())
+        if turns:
+            logger.warning(
+                f"{self}: the session could not be resumed; re-seeding {len(turns)} turns of history"
+            )
+            await self._send(protocol.client_content(turns, turn_complete=False))
+
     async def _append_messages(self, messages: list[Any], *, run_llm: bool) -> None:
         turns = _turns_from_messages(messages)
         caps = self._config.capabilities
@@ -607,6 +617,8 @@ class GeminiLiveService(LLMService):
                 f"{self}: connected (#{event.connection_number}, "
                 f"{'resumed' if event.resumed else 'new session'}, {event.connect_seconds:.2f}s)"
             )
+            if not event.resumed and event.connection_number > 1:
+                await self._reseed()
         elif isinstance(event, Disconnected):
             await self._apply(self._turns.reset())
         elif isinstance(event, InputOverflow):

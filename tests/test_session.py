@@ -175,3 +175,32 @@ def test_close_code_policy():
     assert classify_close(1008, "BidiGenerateContent session not found").retryable
     assert classify_close(1011, "Internal error occurred.").retryable
     assert classify_close(1006, "").retryable
+
+
+async def test_a_lost_session_is_replaced_and_reseeded_with_the_conversation_so_far():
+    from pipecat.processors.aggregators.llm_context import LLMContext
+    from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
+
+    from pipecat_gemini_live import GeminiLiveService
+    from tests.pipeline_kit import FakeSpeaker, running_bot
+
+    responder = ScriptedResponder([Reply(text="Noted, Ada.", input_transcript="I am Ada.")])
+    async with LiveEmulator(api_key="test-key", responder=responder) as emu:
+        llm = GeminiLiveService(api_key="test-key", base_url=emu.base_url)
+        context = LLMContext()
+        aggregators = LLMContextAggregatorPair(context)
+        speaker = FakeSpeaker(speed=8.0)
+        async with running_bot([aggregators.user(), llm, speaker, aggregators.assistant()]) as bot:
+            await bot.say(speech(0.5) + silence(0.8))
+            await bot.wait_for(
+                lambda: any(m.get("role") == "assistant" for m in context.get_messages()), 10
+            )
+            await emu.close(code=1008, reason="BidiGenerateContent session not found")
+            await emu.wait_until(
+                lambda: len(emu.sessions) == 2 and emu.sessions[1].client_content, 5
+            )
+        (seed,) = emu.sessions[1].client_content
+        assert seed["turn_complete"] is False
+        assert [t["role"] for t in seed["turns"]] == ["user", "model"]
+        assert "I am Ada." in seed["turns"][0]["parts"][0]["text"]
+        assert "Noted, Ada." in seed["turns"][1]["parts"][0]["text"]
