@@ -552,7 +552,7 @@ class GeminiLiveService(LLMService):
         turns = _turns_from_messages(self._context.get_messages())
         if turns:
             logger.warning(
-                f"{self}: the session could not be resumed; re-seeding {len(turns)} turns of history"
+                f"{self}: the session could not be resumed; re-seeding {len(turns)} turns"
             )
             await self._send(protocol.client_content(turns, turn_complete=False))
 
