@@ -13,6 +13,7 @@ from pipecat_gemini_live.config import (
     ContextCompression,
     MediaResolution,
     Sensitivity,
+    ToolResponseScheduling,
     TurnCoverage,
     VADSettings,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "MediaResolution",
     "ModelCapabilities",
     "Sensitivity",
+    "ToolResponseScheduling",
     "TurnCoverage",
     "VADSettings",
 ]

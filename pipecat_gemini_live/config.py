@@ -38,6 +38,18 @@ class TurnCoverage(str, Enum):
     AUDIO_ACTIVITY_AND_ALL_VIDEO = "TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO"
 
 
+class ToolResponseScheduling(str, Enum):
+    """What the model does with the result of an async (NON_BLOCKING) tool.
+
+    ``INTERRUPT`` speaks about it at once (cutting its own reply short), ``WHEN_IDLE`` once it
+    has finished speaking, ``SILENT`` takes it in without saying anything.
+    """
+
+    INTERRUPT = "INTERRUPT"
+    WHEN_IDLE = "WHEN_IDLE"
+    SILENT = "SILENT"
+
+
 class MediaResolution(str, Enum):
     LOW = "MEDIA_RESOLUTION_LOW"
     MEDIUM = "MEDIA_RESOLUTION_MEDIUM"
@@ -133,7 +145,13 @@ class SessionConfig:
     proactive_audio: bool | None = None
     media_resolution: MediaResolution | None = None
     tools: list[dict[str, Any]] = field(default_factory=list)
+    non_blocking_tools: frozenset[str] = frozenset()  # "*": every function (catch-all handler)
     extra_setup: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def async_tools(self) -> bool:
+        """Whether this model and backend take NON_BLOCKING tools and response scheduling."""
+        return self.capabilities.async_tools_on(self.backend)
 
     def validate(self) -> None:
         """Raise :class:`ConfigurationError` for anything this model or backend would reject."""

@@ -71,6 +71,11 @@ class ModelCapabilities:
     stable: bool = False
     note: str = ""
 
+    def async_tools_on(self, backend: Backend) -> bool:
+        """NON_BLOCKING tools with response scheduling: a Gemini API feature (Vertex rejects
+        ``scheduling`` and ``id`` in function responses)."""
+        return self.async_function_calls and backend is Backend.GEMINI_API
+
 
 _GEMINI = frozenset({Backend.GEMINI_API})
 _VERTEX = frozenset({Backend.VERTEX})

@@ -138,7 +138,7 @@ def setup_message(config: SessionConfig, *, resume_handle: str | None = None) ->
     if config.system_instruction:
         setup["systemInstruction"] = {"parts": [{"text": config.system_instruction}]}
     if config.tools:
-        setup["tools"] = config.tools
+        setup["tools"] = declared_tools(config)
     if config.input_transcription:
         setup["inputAudioTranscription"] = {}
     if config.output_transcription and not config.text_output:
@@ -231,6 +231,33 @@ def client_content(turns: list[dict[str, Any]], *, turn_complete: bool) -> str:
     if turns:
         message["turns"] = turns
     return encode({"clientContent": message})
+
+
+def declared_tools(config: SessionConfig) -> list[dict[str, Any]]:
+    """The ``tools`` entries with each function's ``behavior`` where the model takes one.
+
+    On a model with async tools every function says BLOCKING or NON_BLOCKING explicitly (3.8
+    makes functions NON_BLOCKING by default, so saying nothing would change what a Pipecat
+    handler means); elsewhere no ``behavior`` is sent, since those models reject it.
+    """
+    entries: list[dict[str, Any]] = []
+    for entry in config.tools:
+        functions = entry.get("functionDeclarations")
+        if functions is None:
+            entries.append(entry)
+            continue
+        declared = []
+        for function in functions:
+            function = {k: v for k, v in function.items() if k != "behavior"}
+            if config.async_tools:
+                non_blocking = (
+                    "*" in config.non_blocking_tools
+                    or function.get("name") in config.non_blocking_tools
+                )
+                function["behavior"] = "NON_BLOCKING" if non_blocking else "BLOCKING"
+            declared.append(function)
+        entries.append({**entry, "functionDeclarations": declared})
+    return entries
 
 
 def function_response(

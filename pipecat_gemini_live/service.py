@@ -12,6 +12,7 @@ import asyncio
 import os
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from pipecat.frames.frames import (
     CancelFrame,
     EndFrame,
     Frame,
+    FunctionCallCancelFrame,
     FunctionCallResultFrame,
     InputAudioRawFrame,
     InputTextRawFrame,
@@ -55,13 +57,14 @@ from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.utils.time import time_now_iso8601
 from pipecat.utils.types import NOT_GIVEN, NotGiven, is_given
 
-from pipecat_gemini_live import protocol
+from pipecat_gemini_live import history, protocol
 from pipecat_gemini_live.audio import AudioFormatError, InputAudioConverter, pcm16_rms
 from pipecat_gemini_live.config import (
     ActivityHandling,
     ContextCompression,
     MediaResolution,
     SessionConfig,
+    ToolResponseScheduling,
     TurnCoverage,
     VADSettings,
 )
@@ -186,6 +189,8 @@ class GeminiLiveService(LLMService):
         retry: RetryPolicy | None = None,
         resumption_handle: str | None = None,
         end_grace_seconds: float = 10.0,
+        async_tool_scheduling: ToolResponseScheduling
+        | Mapping[str, ToolResponseScheduling] = ToolResponseScheduling.INTERRUPT,
         **kwargs: Any,
     ) -> None:
         """Create the service; every setting is validated here, before any connection.
@@ -210,6 +215,10 @@ class GeminiLiveService(LLMService):
                 ``resumption_handle`` property); unknown or expired handles start afresh.
             end_grace_seconds: on ``EndFrame``, how long a reply in progress may take to finish
                 before the connection closes (``CancelFrame`` closes at once).
+            async_tool_scheduling: when the model speaks about an async tool's result (tools
+                registered with ``cancel_on_interruption=False`` are declared NON_BLOCKING on
+                models that support it): one value for all, or per function name. A result
+                reported with ``run_llm=False`` is always ``SILENT``.
         """
         defaults = GeminiLiveSettings(
             model=model or DEFAULT_MODEL,
@@ -250,8 +259,9 @@ class GeminiLiveService(LLMService):
         self._base_url = base_url
         self._api_version = api_version
         self._model_capabilities = model_capabilities
+        self._async_tool_scheduling = async_tool_scheduling
+        self._service_tools_given = tools  # handlers register from it at start (Pipecat's way)
         self._tools = _declarations_from(tools)
-        self._register_direct_functions(tools)
         self._config = self._build_config()  # validates; raises ConfigurationError
         self._url = protocol.endpoint_url(
             base_url,
@@ -269,6 +279,7 @@ class GeminiLiveService(LLMService):
         self._usage = UsageTracker()
         self._context: LLMContext = LLMContext()
         self._seeded = False
+        self._instruction_from_context = False
         self._seen_tool_calls: set[str] = set()
         self._cancelled_tool_calls: set[str] = set()
         self._tool_names: dict[str, str] = {}
@@ -310,9 +321,30 @@ class GeminiLiveService(LLMService):
             proactive_audio=_given(s.proactive_audio),
             media_resolution=_given(s.media_resolution),
             tools=self._tools,
+            non_blocking_tools=self._non_blocking_tools(),
         )
         config.validate()
         return config
+
+    def _non_blocking_tools(self) -> frozenset[str]:
+        """Functions whose handlers outlive barge-in are async tools (Pipecat's convention:
+        ``register_function(..., cancel_on_interruption=False)``); ``"*"`` for a catch-all."""
+        return frozenset(
+            "*" if name is None else name
+            for name, item in getattr(self, "_functions", {}).items()
+            if not item.cancel_on_interruption
+        )
+
+    def _service_tools(self) -> ToolsSchema | list[Any] | None:
+        """The ``tools=`` given at construction: Pipecat registers the handlers they carry
+        (direct functions, ``FunctionSchema(handler=...)``) when no context advertises tools."""
+        return self._service_tools_given
+
+    @property
+    def accepts_intermediate_function_call_results(self) -> bool:
+        """Intermediate results go out as ``willContinue`` responses on models with async
+        tools; elsewhere Pipecat drops them with a warning."""
+        return self._config.async_tools
 
     @property
     def session_config(self) -> SessionConfig:
@@ -385,11 +417,13 @@ class GeminiLiveService(LLMService):
 
     async def _set_tools(self, tools: ToolsSchema | list[Any] | None) -> None:
         """New tools reach the model in place (contextUpdate); their handlers register."""
+        self._service_tools_given = tools
         self._tools = _declarations_from(tools)
-        self._register_direct_functions(tools)
+        self._sync_registered_tool_handlers(tools)
         self._config.tools = self._tools
+        self._config.non_blocking_tools = self._non_blocking_tools()
         if self._session is not None:
-            await self._send(protocol.context_update(tools=self._tools))
+            await self._send(protocol.context_update(tools=protocol.declared_tools(self._config)))
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -416,6 +450,12 @@ class GeminiLiveService(LLMService):
 
     async def _ensure_session(self) -> LiveSession:
         if self._session is None:
+            # Handlers are usually registered after construction: declare them as they are now,
+            # with the instruction Pipecat composed for them (async-tool guidance).
+            self._config.non_blocking_tools = self._non_blocking_tools()
+            composed = self._settings.system_instruction
+            if not self._instruction_from_context and isinstance(composed, str) and composed:
+                self._config.system_instruction = composed
             headers = (
                 {"Authorization": f"Token {self.__api_key}"}
                 if self.__api_key.startswith("auth_tokens/")
@@ -485,6 +525,8 @@ class GeminiLiveService(LLMService):
         """Tool results are broadcast by the base class; the downstream copy is sent here."""
         if direction is FrameDirection.DOWNSTREAM and isinstance(frame, FunctionCallResultFrame):
             await self._send_tool_result(frame)
+        elif direction is FrameDirection.DOWNSTREAM and isinstance(frame, FunctionCallCancelFrame):
+            await self._on_tool_call_cancelled_locally(frame)
         await super().push_frame(frame, direction)
 
     async def _send_user_audio(self, frame: InputAudioRawFrame) -> None:
@@ -530,8 +572,9 @@ class GeminiLiveService(LLMService):
             if declarations != self._tools:
                 await self._set_tools(context.tools)
         messages = context.get_messages()
-        instruction = _system_instruction(messages)
+        instruction = history.system_instruction(messages)
         if instruction and instruction != self._config.system_instruction:
+            self._instruction_from_context = True
             self._config.system_instruction = instruction
             if self._session is not None:
                 await self._send(protocol.context_update(system_instruction=instruction))
@@ -543,13 +586,13 @@ class GeminiLiveService(LLMService):
             # (realtime mode writes the user message when the reply starts): sending it
             # would make the model answer the same words twice.
             return
-        turns = _turns_from_messages(messages)
+        turns = history.conversation_turns(messages)
         await self._send(protocol.client_content(turns, turn_complete=True))
 
     async def _reseed(self) -> None:
         """A new session replaced a lost one (no usable handle): give the model the
         conversation so far, as recorded by the context aggregators, without asking it to reply."""
-        turns = _turns_from_messages(self._context.get_messages())
+        turns = history.conversation_turns(self._context.get_messages())
         if turns:
             logger.warning(
                 f"{self}: the session could not be resumed; re-seeding {len(turns)} turns"
@@ -557,7 +600,7 @@ class GeminiLiveService(LLMService):
             await self._send(protocol.client_content(turns, turn_complete=False))
 
     async def _append_messages(self, messages: list[Any], *, run_llm: bool) -> None:
-        turns = _turns_from_messages(messages)
+        turns = history.conversation_turns(messages)
         caps = self._config.capabilities
         if caps.mid_session_client_content or not self._turns.conversation_started:
             if turns or run_llm:
@@ -774,28 +817,82 @@ class GeminiLiveService(LLMService):
             self._session.sent_tool_response(list(ids))
 
     async def _send_tool_result(self, frame: FunctionCallResultFrame) -> None:
-        if frame.tool_call_id in self._cancelled_tool_calls:
-            logger.debug(f"{self}: not answering tool call {frame.tool_call_id}: it was cancelled")
+        """Answer a call as the handler reported: final results close it, intermediate ones
+        (``is_final=False``) go out with ``willContinue`` and keep it open."""
+        call_id = frame.tool_call_id
+        if call_id in self._cancelled_tool_calls:
+            logger.debug(f"{self}: not answering tool call {call_id}: it was cancelled")
             return
-        name = self._tool_names.get(frame.tool_call_id, frame.function_name)
+        name = self._tool_names.get(call_id, frame.function_name)
         if frame.error:
             response: dict[str, Any] = {"error": frame.error}
         elif isinstance(frame.result, dict):
             response = frame.result
         else:
             response = {"result": frame.result}
-        await self._send(
-            protocol.tool_response([protocol.function_response(frame.tool_call_id, name, response)])
-        )
-        if self._session is not None:
-            self._session.sent_tool_response([frame.tool_call_id])
+        final = frame.properties.is_final if frame.properties else True
+        scheduling, will_continue = None, None
+        if self._is_async_call(name):
+            scheduling = self._scheduling_for(name, frame).value
+            will_continue = None if final else True
+        elif not final:
+            logger.warning(
+                f"{self}: {name} reported an intermediate result, but it is a blocking call "
+                "(only async tools take them); it is not sent, the final result will be"
+            )
+            return
+        await self._send_function_response(call_id, name, response, scheduling, will_continue)
+        if final and self._session is not None:
+            self._session.sent_tool_response([call_id])
 
-    def _register_direct_functions(self, tools: ToolsSchema | list[Any] | None) -> None:
-        """Direct functions in ``tools=`` register themselves, as elsewhere in Pipecat."""
-        items = tools.standard_tools if isinstance(tools, ToolsSchema) else (tools or [])
-        for item in items:
-            if callable(item) and not isinstance(item, FunctionSchema):
-                self.register_direct_function(item)
+    async def _on_tool_call_cancelled_locally(self, frame: FunctionCallCancelFrame) -> None:
+        """A handler Pipecat cancelled. After a timeout the model is told the call failed, so
+        it can say so (it would wait forever otherwise); after barge-in the server has dropped
+        the call itself, and nothing is sent."""
+        call_id = frame.tool_call_id
+        if call_id in self._cancelled_tool_calls:
+            return
+        self._cancelled_tool_calls.add(call_id)
+        if frame.run_llm:
+            name = self._tool_names.get(call_id, frame.function_name)
+            error = f"{name} did not finish in time and was cancelled; tell the user it failed."
+            scheduling = (
+                ToolResponseScheduling.INTERRUPT.value if self._is_async_call(name) else None
+            )
+            await self._send_function_response(call_id, name, {"error": error}, scheduling, None)
+        if self._session is not None:
+            self._session.sent_tool_response([call_id])
+
+    async def _send_function_response(
+        self,
+        call_id: str,
+        name: str,
+        response: dict[str, Any],
+        scheduling: str | None,
+        will_continue: bool | None,
+    ) -> None:
+        gemini_api = self._config.backend is Backend.GEMINI_API  # Vertex rejects the id
+        item = protocol.function_response(
+            call_id if gemini_api else None,
+            name,
+            response,
+            scheduling=scheduling,
+            will_continue=will_continue,
+        )
+        await self._send(protocol.tool_response([item]))
+
+    def _is_async_call(self, name: str) -> bool:
+        return self._config.async_tools and (
+            "*" in self._config.non_blocking_tools or name in self._config.non_blocking_tools
+        )
+
+    def _scheduling_for(self, name: str, frame: FunctionCallResultFrame) -> ToolResponseScheduling:
+        if frame.properties is not None and frame.properties.run_llm is False:
+            return ToolResponseScheduling.SILENT
+        chosen = self._async_tool_scheduling
+        if isinstance(chosen, Mapping):
+            return chosen.get(name, ToolResponseScheduling.INTERRUPT)
+        return chosen
 
 
 def _given(value: Any, default: Any = None) -> Any:
@@ -844,40 +941,3 @@ def _direct_schema(function: Any) -> FunctionSchema:
             f"tools entries must be FunctionSchema, direct functions or dicts, got {function!r}."
         )
     return DirectFunctionWrapper(function).to_function_schema()
-
-
-def _system_instruction(messages: list[Any]) -> str | None:
-    texts = [
-        m["content"]
-        for m in messages
-        if isinstance(m, dict)
-        and m.get("role") in ("system", "developer")
-        and isinstance(m.get("content"), str)
-    ]
-    return "\n\n".join(texts) or None
-
-
-def _turns_from_messages(messages: list[Any]) -> list[dict[str, Any]]:
-    """Text history -> ``clientContent`` turns (system messages travel in ``setup``)."""
-    turns: list[dict[str, Any]] = []
-    for message in messages:
-        if not isinstance(message, dict):
-            continue
-        role = message.get("role")
-        if role not in ("user", "assistant", "model"):
-            continue
-        content = message.get("content")
-        if isinstance(content, str):
-            texts = [content]
-        elif isinstance(content, list):
-            texts = [
-                part.get("text", "")
-                for part in content
-                if isinstance(part, dict) and part.get("type") == "text"
-            ]
-        else:
-            texts = []
-        parts = [{"text": text} for text in texts if text]
-        if parts:
-            turns.append({"role": "user" if role == "user" else "model", "parts": parts})
-    return turns

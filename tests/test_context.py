@@ -8,7 +8,7 @@ from pipecat.frames.frames import LLMContextFrame, LLMFullResponseEndFrame, LLMM
 from pipecat.processors.aggregators.llm_context import LLMContext
 
 from pipecat_gemini_live import GeminiLiveService
-from pipecat_gemini_live.emulator import LiveEmulator
+from pipecat_gemini_live.emulator import LiveEmulator, Reply, ScriptedResponder, ToolCallSpec
 from tests.pipeline_kit import running_bot, silence, speech
 
 WEATHER = FunctionSchema(
@@ -32,22 +32,28 @@ async def test_tools_from_the_context_and_native_tools_reach_setup():
         assert {"google_search": {}} in setup_tools
 
 
-async def test_direct_functions_are_declared_and_registered():
+async def test_direct_functions_are_declared_and_run_without_register_function():
     async def get_time(params, city: str):
         """Current time in a city.
 
         Args:
             city: The city.
         """
-        await params.result_callback("noon")
+        await params.result_callback(f"noon in {city}")
 
-    llm = GeminiLiveService(api_key="k", tools=[get_time])
-    (declaration,) = llm.session_config.tools[0]["functionDeclarations"]
-    assert (
-        declaration["name"] == "get_time"
-        and "city" in declaration["parametersJsonSchema"]["properties"]
+    reply = Reply(
+        tool_calls=[ToolCallSpec("get_time", {"city": "Oslo"}, id="t")],
+        after_tool=Reply(text="It is noon."),
     )
-    assert llm.has_function("get_time")
+    async with LiveEmulator(api_key="test-key", responder=ScriptedResponder([reply])) as emu:
+        llm = GeminiLiveService(api_key="test-key", base_url=emu.base_url, tools=[get_time])
+        (declaration,) = llm.session_config.tools[0]["functionDeclarations"]
+        assert "city" in declaration["parametersJsonSchema"]["properties"]
+        async with running_bot([llm]) as bot:
+            await bot.say(speech(0.6) + silence(0.8))
+            await emu.wait_until(lambda: "t" in emu.sessions[0].tool_responses, 10)
+    (response,) = emu.sessions[0].tool_responses["t"]
+    assert response == {"id": "t", "name": "get_time", "response": {"result": "noon in Oslo"}}
 
 
 async def test_seeded_history_and_a_run_reach_the_model_as_client_content():
@@ -87,3 +93,51 @@ async def test_3_1_gets_history_config_and_mid_session_appends_as_realtime_text(
         assert session.setup["history_config"] == {"initial_history_in_client_content": True}
         assert session.texts_received == ["Also, book a table."]
         assert session.client_content == []  # 3.1 would close the call with 1007
+
+
+async def test_history_with_tool_calls_results_and_images_seeds_the_session():
+    jpeg = "/9j/4AAQSkZJRgABAQ=="
+    messages = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is on this receipt?"},
+                {"type": "image_url", "image_url": {"url": f"data:image/jpeg;base64,{jpeg}"}},
+            ],
+        },
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {
+                    "id": "call-7",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call-7", "content": '{"forecast": "rain"}'},
+        {"role": "assistant", "content": "It will rain in Rome."},
+        {"role": "user", "content": "And tomorrow?"},
+    ]
+    async with LiveEmulator(api_key="test-key") as emu:
+        llm = GeminiLiveService(api_key="test-key", base_url=emu.base_url)
+        async with running_bot([llm]) as bot:
+            await bot.worker.queue_frame(LLMContextFrame(LLMContext(messages)))
+            await bot.wait_for(lambda: bot.tail.frames(LLMFullResponseEndFrame))
+    (content,) = emu.sessions[0].client_content
+    turns = content["turns"]
+    assert [t["role"] for t in turns] == ["user", "model", "user", "model", "user"]
+    assert turns[0]["parts"][1] == {"inline_data": {"mime_type": "image/jpeg", "data": jpeg}}
+    assert turns[1]["parts"] == [
+        {"function_call": {"name": "get_weather", "args": {"city": "Rome"}, "id": "call-7"}}
+    ]
+    assert turns[2]["parts"] == [
+        {
+            "function_response": {
+                "name": "get_weather",
+                "response": {"forecast": "rain"},
+                "id": "call-7",
+            }
+        }
+    ]
+    assert content["turn_complete"] is True

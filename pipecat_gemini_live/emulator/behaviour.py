@@ -186,7 +186,7 @@ class Reply:
 class UserTurn:
     """What the emulated model heard: speech (with its length), text, or a content turn."""
 
-    kind: str  # "speech" | "text" | "content"
+    kind: str  # "speech" | "text" | "content" | "tool_result" (an async result spoken)
     speech_seconds: float = 0.0
     text: str = ""
 

@@ -85,6 +85,11 @@ class EmulatedSession:
     handles_issued: list[str] = field(default_factory=list)
     closed_codes: list[int] = field(default_factory=list)
     tool_calls_sent: list[dict[str, Any]] = field(default_factory=list)
+    connection_log: list[ConnectionRecord] = field(default_factory=list)
+    # Async (NON_BLOCKING) calls still open, and what happened to each result that came in:
+    # {"id", "name", "scheduling", "will_continue", "spoken", "interrupted_reply"}.
+    async_calls: dict[str, str] = field(default_factory=dict)
+    async_results: list[dict[str, Any]] = field(default_factory=list)
 
     # runtime, not for tests
     ws: ServerConnection | None = field(default=None, repr=False)
@@ -104,6 +109,14 @@ class EmulatedSession:
     def system_instruction(self) -> str:
         parts = (self.setup.get("system_instruction") or {}).get("parts") or []
         return " ".join(p.get("text", "") for p in parts if isinstance(p, dict))
+
+    def non_blocking(self, name: str) -> bool:
+        """Declared ``behavior: NON_BLOCKING`` in the current tools."""
+        return any(
+            function.get("name") == name and function.get("behavior") == "NON_BLOCKING"
+            for tool in self.setup.get("tools") or []
+            for function in tool.get("function_declarations") or []
+        )
 
 
 class LiveEmulator:
@@ -383,6 +396,8 @@ class LiveEmulator:
                 call_id = str(item.get("id") or "")
                 session.tool_responses.setdefault(call_id, []).append(item)
                 session.pending_calls.discard(call_id)
+                if call_id in session.async_calls:
+                    await self._on_async_result(session, call_id, item)
             if not session.pending_calls:
                 session.responses_arrived.set()
         if (update := message.get("context_update")) is not None:
@@ -441,11 +456,11 @@ class LiveEmulator:
 
     # ------------------------------------------------------------------ the model
 
-    async def _user_started(self, session: EmulatedSession) -> None:
+    async def _user_started(self, session: EmulatedSession, *, force: bool = False) -> None:
         """Barge-in: speech during a reply interrupts it (unless configured not to)."""
         handling = (session.setup.get("realtime_input_config") or {}).get("activity_handling")
         task = session.reply_task
-        if task is None or task.done() or handling == "NO_INTERRUPTION":
+        if task is None or task.done() or (handling == "NO_INTERRUPTION" and not force):
             return
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -539,11 +554,16 @@ class LiveEmulator:
             await asyncio.sleep(seconds / self.pace)
 
     async def _call_tools(self, session: EmulatedSession, reply: Reply) -> bool:
+        """Blocking calls hold the reply until answered; NON_BLOCKING ones do not (the model
+        goes on talking, and their results come back as new model turns)."""
         calls: list[dict[str, Any]] = []
         ids: set[str] = set()
         for spec in reply.tool_calls:
             call_id = spec.id or session.next_id("fc")
-            ids.add(call_id)
+            if session.non_blocking(spec.name):
+                session.async_calls[call_id] = spec.name
+            else:
+                ids.add(call_id)
             calls.append({"id": call_id, "name": spec.name, "args": spec.args})
         session.pending_calls = ids
         session.responses_arrived = asyncio.Event()
@@ -552,6 +572,8 @@ class LiveEmulator:
         await self._send(session, message)
         if reply.duplicate_tool_call:
             await self._send(session, message)
+        if not ids:
+            return True
         try:
             await asyncio.wait_for(session.responses_arrived.wait(), reply.cancel_tool_calls_after)
         except asyncio.TimeoutError:
@@ -560,6 +582,45 @@ class LiveEmulator:
             await self._send(session, wire.encode({"toolCallCancellation": {"ids": unanswered}}))
             return False
         return True
+
+    async def _on_async_result(
+        self, session: EmulatedSession, call_id: str, item: dict[str, Any]
+    ) -> None:
+        """A NON_BLOCKING call's result, handled as its ``scheduling`` says: INTERRUPT (the
+        default) cuts a reply short and speaks now, WHEN_IDLE speaks once the reply is over,
+        SILENT is taken in without a word."""
+        name = session.async_calls[call_id]
+        will_continue = bool(item.get("will_continue"))
+        if not will_continue:
+            del session.async_calls[call_id]
+        scheduling = str(item.get("scheduling") or "INTERRUPT")
+        record: dict[str, Any] = {
+            "id": call_id,
+            "name": name,
+            "scheduling": scheduling,
+            "will_continue": will_continue,
+            "spoken": False,
+            "interrupted_reply": False,
+        }
+        session.async_results.append(record)
+        if scheduling == "SILENT":
+            return
+        busy = session.reply_task is not None and not session.reply_task.done()
+        previous = session.reply_task
+        if busy and scheduling == "INTERRUPT":
+            record["interrupted_reply"] = True
+            await self._user_started(session, force=True)
+            previous = None
+        text = f"Update on {name}." if will_continue else f"The {name} result is in."
+
+        async def speak_result() -> None:
+            if previous is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await previous
+            record["spoken"] = True
+            await self._reply(session, UserTurn("tool_result"), Reply(text=text))
+
+        session.reply_task = asyncio.create_task(speak_result())
 
     async def _finish_turn(
         self,
