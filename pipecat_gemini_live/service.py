@@ -40,6 +40,7 @@ from pipecat.frames.frames import (
     LLMThoughtTextFrame,
     MetricsFrame,
     StartFrame,
+    STTMetadataFrame,
     TranscriptionFrame,
     TTSAudioRawFrame,
     TTSStartedFrame,
@@ -112,6 +113,7 @@ from pipecat_gemini_live.turns import (
 from pipecat_gemini_live.voices import DEFAULT_VOICE
 
 OUTPUT_SAMPLE_RATE = 24000
+TRANSCRIPT_SETTLE_SECONDS = 0.1
 
 
 @dataclass
@@ -284,6 +286,7 @@ class GeminiLiveService(LLMService):
         self._cancelled_tool_calls: set[str] = set()
         self._tool_names: dict[str, str] = {}
         self._odd_output_byte = b""
+        self._ttfb_pending = False
         self._unknown_reported: set[tuple[str, ...]] = set()
         self._failed = False
         self._closed = False
@@ -431,6 +434,12 @@ class GeminiLiveService(LLMService):
         # The connection opens with the first input or context, so a system instruction that
         # arrives in the initial context goes into ``setup`` (no second connect).
         await super().start(frame)
+        # The user's transcript goes out before the reply starts (see TurnTracker), so the user
+        # aggregator need not hold the user message back for late transcripts (1 s by default),
+        # and it lands in the context before any tool call of the reply.
+        await self.broadcast_frame(
+            STTMetadataFrame, service_name=self.name, ttfs_p99_latency=TRANSCRIPT_SETTLE_SECONDS
+        )
 
     async def stop(self, frame: EndFrame) -> None:
         # A reply the model is still producing finishes first (bounded), so the call does not
@@ -674,6 +683,9 @@ class GeminiLiveService(LLMService):
         if not deliver:
             return
         await self._apply(effects)
+        if self._ttfb_pending:
+            self._ttfb_pending = False
+            await self._report_ttfb()
         audio = self._odd_output_byte + event.data
         self._odd_output_byte = audio[len(audio) - len(audio) % 2 :]
         audio = audio[: len(audio) - len(audio) % 2]
@@ -726,7 +738,7 @@ class GeminiLiveService(LLMService):
             elif isinstance(effect, UserSentence):
                 await self._push_user_sentence(effect.text)
             elif isinstance(effect, ReplyStarted):
-                await self._reply_started()
+                await self._reply_started(effect.by_tool_call)
             elif isinstance(effect, ReplyEnded):
                 await self._reply_ended(effect.interrupted)
 
@@ -743,7 +755,15 @@ class GeminiLiveService(LLMService):
                 direction,
             )
 
-    async def _reply_started(self) -> None:
+    async def _reply_started(self, by_tool_call: bool = False) -> None:
+        self._ttfb_pending = by_tool_call  # measured at the first audio, not at the call
+        if not by_tool_call:
+            await self._report_ttfb()
+        if not self._config.text_output:
+            await self.push_frame(TTSStartedFrame())
+        await self.push_frame(LLMFullResponseStartFrame())
+
+    async def _report_ttfb(self) -> None:
         speech_end = self._speech.ttfb_start()
         if speech_end is not None and self.metrics_enabled:
             ttfb = max(0.0, time.time() - speech_end)
@@ -754,9 +774,6 @@ class GeminiLiveService(LLMService):
                     ]
                 )
             )
-        if not self._config.text_output:
-            await self.push_frame(TTSStartedFrame())
-        await self.push_frame(LLMFullResponseStartFrame())
 
     async def _reply_ended(self, interrupted: bool) -> None:
         self._odd_output_byte = b""

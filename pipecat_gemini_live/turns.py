@@ -38,7 +38,9 @@ class UserStopped:
 
 @dataclass(frozen=True)
 class ReplyStarted:
-    pass
+    """``by_tool_call``: the reply opened with a tool call, before any audio."""
+
+    by_tool_call: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,9 +118,14 @@ class TurnTracker:
         return True, effects
 
     def on_tool_call(self) -> list[Effect]:
-        """A tool call also means the server considers the user's turn over."""
+        """A tool call ends the user's turn and belongs to the reply: it opens the reply if
+        nothing was said yet, so the user's words are recorded before the call."""
         self.conversation_started = True
-        return self._end_user_turn()
+        if self.reply is not ReplyPhase.IDLE:
+            return self._end_user_turn()
+        effects: list[Effect] = [*self._flush_transcript(), *self._end_user_turn()]
+        self.reply = ReplyPhase.SPEAKING
+        return [*effects, ReplyStarted(by_tool_call=True)]
 
     def on_interrupted(self) -> list[Effect]:
         effects: list[Effect] = []
@@ -157,10 +164,12 @@ class TurnTracker:
         return []
 
     def reset(self) -> list[Effect]:
-        """A new connection without the old conversation: close whatever was open."""
+        """The connection was lost (or cut short): close whatever was open. A reply cut off
+        this way ends as a normal reply (no InterruptionFrame closed it), so what was already
+        said is recorded as the bot's turn and not merged into the next reply."""
         effects: list[Effect] = self._flush_transcript()
         if self.reply is ReplyPhase.SPEAKING:
-            effects.append(ReplyEnded(interrupted=True))
+            effects.append(ReplyEnded())
         if self.user is UserPhase.SPEAKING:
             effects.append(UserStopped())
         self.user, self.reply = UserPhase.IDLE, ReplyPhase.IDLE

@@ -43,7 +43,26 @@ def test_barge_in_ends_the_reply_drops_stale_output_until_the_turn_completes():
     assert deliver and effects == [UserStopped(), ReplyStarted()]
 
 
-def test_a_tool_call_ends_the_user_turn():
+def test_a_tool_call_ends_the_user_turn_and_opens_the_reply_after_the_users_words():
     turns = TurnTracker()
     turns.on_input_transcript(" book it")
-    assert turns.on_tool_call() == [UserStopped()]
+    assert turns.on_tool_call() == [
+        UserSentence("book it"),
+        UserStopped(),
+        ReplyStarted(by_tool_call=True),
+    ]
+    assert turns.replying
+    # The audio after the call continues the same reply.
+    assert turns.on_model_output() == (True, [])
+    assert turns.on_tool_call() == []
+
+
+def test_a_reply_cut_off_by_a_lost_connection_ends_as_a_reply_not_an_interruption():
+    # No InterruptionFrame closed it, so the reply must end normally (LLMFullResponseEndFrame),
+    # or the context aggregator would merge it into the next reply.
+    turns = TurnTracker()
+    turns.on_input_transcript(" hi")
+    turns.on_model_output()
+    assert turns.reset() == [ReplyEnded()]
+    deliver, effects = turns.on_model_output()
+    assert deliver and effects == [ReplyStarted()]

@@ -507,11 +507,17 @@ class LiveEmulator:
                 await self._finish_turn(session, turn, spoken_seconds, generation_complete=False)
                 return
             if reply.after_tool is not None:
-                spoken_seconds += await self._speak(session, reply.after_tool.text, record)
+                spoken_seconds += await self._speak(
+                    session, reply.after_tool.text, record, continuing=bool(reply.text)
+                )
                 record["reply"] = f"{reply.text} {reply.after_tool.text}".strip()
         await self._finish_turn(session, turn, spoken_seconds, generation_complete=True)
 
-    async def _speak(self, session: EmulatedSession, text: str, record: dict[str, Any]) -> float:
+    async def _speak(
+        self, session: EmulatedSession, text: str, record: dict[str, Any], continuing: bool = False
+    ) -> float:
+        """``continuing``: more of a reply already under way (its transcript starts with a
+        space, as Google's transcription chunks do)."""
         if not text:
             return 0.0
         audio, words = synthesize(text)
@@ -524,6 +530,7 @@ class LiveEmulator:
             return 0.0
         transcribe = "output_audio_transcription" in session.setup
         next_word = 0
+        lead = " " if continuing else ""
         for offset in range(0, len(audio), chunk):
             piece = audio[offset : offset + chunk]
             if transcribe:
@@ -532,6 +539,7 @@ class LiveEmulator:
                     spoken += words[next_word][0]
                     next_word += 1
                 if spoken:
+                    spoken, lead = lead + spoken, ""
                     await self._send(
                         session, wire.server_content(outputTranscription={"text": spoken})
                     )

@@ -1,0 +1,237 @@
+"""The same bot two ways: a cascaded STT -> LLM -> TTS pipeline, and one GeminiLiveService.
+
+Everything a bot is made of is shared, unchanged: the system instruction, the ``ToolsSchema``,
+the handlers (``register_function``), the ``LLMContext`` and its aggregators. Only the middle of
+the pipeline changes::
+
+    cascaded:    input -> STT -> user agg -> LLM -> TTS -> output -> assistant agg
+    Gemini Live: input ->        user agg -> GeminiLiveService -> output -> assistant agg
+
+    python examples/migrate_from_cascaded.py              # the Gemini Live bot (offline: emulator)
+    python examples/migrate_from_cascaded.py --cascaded   # the cascaded bot (needs Google Cloud
+                                                          # credentials and GOOGLE_API_KEY)
+
+The Gemini Live run asks "what's the weather in Paris", the model calls ``get_weather``, the
+shared handler answers, and the reply speaks the result; it prints the tool round trip and the
+transcript. Without ``GOOGLE_API_KEY`` the bundled emulator plays the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
+from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
+from pipecat.frames.frames import EndFrame, InputAudioRawFrame, LLMFullResponseEndFrame
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.services.llm_service import FunctionCallParams, LLMService
+from pipecat.workers.runner import WorkerRunner
+
+sys.path.insert(0, str(Path(__file__).parent))
+from quickstart import DEFAULT_QUESTION, RecordingSpeaker
+
+from pipecat_gemini_live import GeminiLiveService
+from pipecat_gemini_live.audio import read_wav
+
+# ---------------------------------------------------------------- shared by both pipelines
+
+SYSTEM_INSTRUCTION = (
+    "You are a concise travel assistant. Use get_weather for any weather question, "
+    "and book_table to reserve restaurants. Answer in one or two sentences."
+)
+
+TOOLS = ToolsSchema(
+    standard_tools=[
+        FunctionSchema(
+            name="get_weather",
+            description="Current weather for a city.",
+            properties={"city": {"type": "string", "description": "City name"}},
+            required=["city"],
+        ),
+        FunctionSchema(
+            name="book_table",
+            description="Reserve a restaurant table.",
+            properties={
+                "restaurant": {"type": "string"},
+                "people": {"type": "integer"},
+                "time": {"type": "string", "description": "HH:MM, 24-hour clock"},
+            },
+            required=["restaurant", "people", "time"],
+        ),
+    ]
+)
+
+FORECASTS = {"paris": {"sky": "sunny", "celsius": 21}, "oslo": {"sky": "snow", "celsius": -3}}
+
+
+async def get_weather(params: FunctionCallParams) -> None:
+    city = str(params.arguments.get("city", "")).strip().lower()
+    forecast = FORECASTS.get(city)
+    await params.result_callback(forecast or {"error": f"no forecast for {city or 'that city'}"})
+
+
+async def book_table(params: FunctionCallParams) -> None:
+    args = params.arguments
+    await params.result_callback({"confirmed": True, "reference": f"T-{args.get('people', 0)}42"})
+
+
+def register_tools(llm: LLMService) -> None:
+    """The same registration for either LLM service."""
+    llm.register_function("get_weather", get_weather)
+    llm.register_function("book_table", book_table)
+
+
+def new_context() -> LLMContext:
+    return LLMContext(tools=TOOLS)
+
+
+# ---------------------------------------------------------------- the two middles
+
+
+def cascaded_middle(aggregators: LLMContextAggregatorPair) -> list[FrameProcessor]:
+    """STT -> LLM -> TTS, here with Google's services (any Pipecat STT/LLM/TTS works)."""
+    from pipecat.services.google.llm import GoogleLLMService
+    from pipecat.services.google.stt import GoogleSTTService
+    from pipecat.services.google.tts import GoogleTTSService
+
+    credentials = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    llm = GoogleLLMService(
+        api_key=os.environ["GOOGLE_API_KEY"],
+        settings=GoogleLLMService.Settings(system_instruction=SYSTEM_INSTRUCTION),
+    )
+    register_tools(llm)
+    return [
+        GoogleSTTService(credentials_path=credentials),
+        aggregators.user(),
+        llm,
+        GoogleTTSService(credentials_path=credentials),
+    ]
+
+
+def gemini_live_middle(
+    aggregators: LLMContextAggregatorPair, endpoint: dict[str, Any]
+) -> list[FrameProcessor]:
+    """One speech-to-speech stage in place of the three; tools and handlers unchanged."""
+    llm = GeminiLiveService(system_instruction=SYSTEM_INSTRUCTION, tools=TOOLS, **endpoint)
+    register_tools(llm)
+    return [aggregators.user(), llm]
+
+
+# ---------------------------------------------------------------- running it
+
+
+class ToolLog(FrameProcessor):
+    """Prints each tool result on its way through, and notes the end of each reply."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.results: list[tuple[str, Any]] = []
+        self.replies = 0
+        self.reply_done = asyncio.Event()
+
+    async def process_frame(self, frame: Any, direction: FrameDirection) -> None:
+        from pipecat.frames.frames import FunctionCallResultFrame
+
+        await super().process_frame(frame, direction)
+        if isinstance(frame, FunctionCallResultFrame):
+            self.results.append((frame.function_name, frame.result))
+            print(f"  tool {frame.function_name}({frame.arguments}) -> {frame.result}")
+        elif isinstance(frame, LLMFullResponseEndFrame):
+            self.replies += 1
+            self.reply_done.set()
+        await self.push_frame(frame, direction)
+
+
+@contextlib.asynccontextmanager
+async def live_endpoint() -> AsyncIterator[dict[str, Any]]:
+    """Google's Live API with GOOGLE_API_KEY; otherwise the emulator, scripted to use the tool."""
+    if os.environ.get("GOOGLE_API_KEY"):
+        yield {}
+        return
+    from pipecat_gemini_live.emulator import LiveEmulator, Reply, ScriptedResponder, ToolCallSpec
+
+    weather = Reply(
+        input_transcript="What's the weather like in Paris today?",
+        text="Let me check.",
+        tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"})],
+        after_tool=Reply(text="It's sunny and twenty-one degrees in Paris."),
+    )
+    async with LiveEmulator(
+        api_key="emulator-key", responder=ScriptedResponder([weather]), pace=1.0
+    ) as emulator:
+        print(f"No GOOGLE_API_KEY: the bundled emulator plays the model at {emulator.base_url}")
+        yield {"api_key": "emulator-key", "base_url": emulator.base_url}
+
+
+async def run(question: Path, *, cascaded: bool = False) -> tuple[LLMContext, ToolLog]:
+    pcm, rate, channels = read_wav(question)
+    async with live_endpoint() as endpoint:
+        context = new_context()
+        aggregators = LLMContextAggregatorPair(context)
+        middle = (
+            cascaded_middle(aggregators) if cascaded else gemini_live_middle(aggregators, endpoint)
+        )
+        tools, speaker = ToolLog(), RecordingSpeaker()
+        pipeline = Pipeline([*middle, tools, speaker, aggregators.assistant()])
+        worker = PipelineWorker(
+            pipeline,
+            params=PipelineParams(audio_in_sample_rate=rate, audio_out_sample_rate=24000),
+            idle_timeout_secs=None,
+            enable_rtvi=False,
+        )
+        runner = WorkerRunner(handle_sigint=False)
+        await runner.add_workers(worker)
+        task = asyncio.create_task(runner.run())
+        frame_bytes = 2 * channels * rate // 50  # 20 ms, in real time like a microphone
+        audio = pcm + bytes(frame_bytes * 75)
+        for offset in range(0, len(audio), frame_bytes):
+            await worker.queue_frame(
+                InputAudioRawFrame(audio[offset : offset + frame_bytes], rate, channels)
+            )
+            await asyncio.sleep(0.02)
+        deadline = time.monotonic() + 30
+        while not (tools.results and tools.replies) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+        await worker.queue_frame(EndFrame())
+        await task
+    return context, tools
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cascaded", action="store_true", help="run the STT/LLM/TTS version")
+    parser.add_argument("--input", type=Path, default=DEFAULT_QUESTION)
+    parser.add_argument("--verbose", action="store_true", help="show Pipecat's logs")
+    args = parser.parse_args()
+    if not args.verbose:
+        logger.remove()
+        logger.add(sys.stderr, level="WARNING")
+    if args.cascaded and not os.environ.get("GOOGLE_API_KEY"):
+        print("The cascaded version needs GOOGLE_API_KEY and Google Cloud credentials.")
+        return 2
+    print("Tool calls")
+    context, tools = asyncio.run(run(args.input, cascaded=args.cascaded))
+    print("\nContext after the call (the same shape either way)")
+    for message in context.get_messages():
+        role = message.get("role")
+        body = message.get("content") or message.get("tool_calls")
+        print(f"  {role:>9}: {body}")
+    return 0 if tools.results else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
