@@ -62,6 +62,23 @@ _VALID_SENSITIVITY = {
 
 
 @dataclass
+class ConnectionRecord:
+    """One WebSocket connection of a logical session: what crossed it, and how it ended.
+
+    ``ended_by`` is "client" (the client closed or went away), "close <code>", "reset",
+    "go_away deadline" or "lifetime". ``output_audio`` keeps the reply audio sent on it (only
+    when the emulator records), so tests can check what reached the client and in what order.
+    """
+
+    number: int
+    audio_bytes_received: int = 0
+    audio_bytes_sent: int = 0
+    output_audio: bytearray = field(default_factory=bytearray, repr=False)
+    turns_completed: int = 0
+    ended_by: str = ""
+
+
+@dataclass
 class EmulatedSession:
     """One logical Live session (it survives reconnects by resumption). Read it in tests."""
 
