@@ -19,6 +19,7 @@ from pipecat_gemini_live.config import (
 )
 from pipecat_gemini_live.errors import ConfigurationError, ConnectionClosed, GeminiLiveError
 from pipecat_gemini_live.models import MODELS, ModelCapabilities
+from pipecat_gemini_live.vision import VideoSettings
 from pipecat_gemini_live.voices import VOICES
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ __all__ = [
     "ToolResponseScheduling",
     "TurnCoverage",
     "VADSettings",
+    "VideoSettings",
 ]
 
 

@@ -26,6 +26,7 @@ from pipecat.frames.frames import (
     FunctionCallCancelFrame,
     FunctionCallResultFrame,
     InputAudioRawFrame,
+    InputImageRawFrame,
     InputTextRawFrame,
     InterruptionFrame,
     LLMContextFrame,
@@ -106,10 +107,12 @@ from pipecat_gemini_live.turns import (
     ReplyEnded,
     ReplyStarted,
     TurnTracker,
+    UserPhase,
     UserSentence,
     UserStarted,
     UserStopped,
 )
+from pipecat_gemini_live.vision import FramePacer, ImageFormatError, VideoSettings, encode_jpeg
 from pipecat_gemini_live.voices import DEFAULT_VOICE
 
 OUTPUT_SAMPLE_RATE = 24000
@@ -193,6 +196,7 @@ class GeminiLiveService(LLMService):
         end_grace_seconds: float = 10.0,
         async_tool_scheduling: ToolResponseScheduling
         | Mapping[str, ToolResponseScheduling] = ToolResponseScheduling.INTERRUPT,
+        video: VideoSettings | None = None,
         **kwargs: Any,
     ) -> None:
         """Create the service; every setting is validated here, before any connection.
@@ -221,6 +225,8 @@ class GeminiLiveService(LLMService):
                 registered with ``cancel_on_interruption=False`` are declared NON_BLOCKING on
                 models that support it): one value for all, or per function name. A result
                 reported with ``run_llm=False`` is always ``SILENT``.
+            video: how camera/screen frames (``InputImageRawFrame``) are paced, resized and
+                encoded; the defaults send up to 1 image/s while the user speaks, 0.3 when idle.
         """
         defaults = GeminiLiveSettings(
             model=model or DEFAULT_MODEL,
@@ -290,7 +296,11 @@ class GeminiLiveService(LLMService):
         self._unknown_reported: set[tuple[str, ...]] = set()
         self._failed = False
         self._closed = False
-        self._reported_audio_errors: set[str] = set()
+        self._reported_input_errors: set[str] = set()
+        self._video = FramePacer(video or VideoSettings())
+        self._video_task: asyncio.Task[None] | None = None
+        self._audio_paused = False
+        self._video_paused = False
 
     def __repr__(self) -> str:
         return f"{self.name}(model={self._config.model!r}, url={self._url!r})"
@@ -502,7 +512,11 @@ class GeminiLiveService(LLMService):
         await super().process_frame(frame, direction)
 
         if isinstance(frame, InputAudioRawFrame):
-            await self._send_user_audio(frame)
+            if not self._audio_paused:
+                await self._send_user_audio(frame)
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, InputImageRawFrame):
+            self._maybe_send_image(frame)
             await self.push_frame(frame, direction)
         elif isinstance(frame, InputTextRawFrame):
             await self._send(protocol.realtime_text(frame.text))
@@ -544,8 +558,8 @@ class GeminiLiveService(LLMService):
         except AudioFormatError as error:
             # A frame that cannot be audio (no rate, no channels): reported, once per kind,
             # and the conversation goes on with the frames that are.
-            if str(error) not in self._reported_audio_errors:
-                self._reported_audio_errors.add(str(error))
+            if str(error) not in self._reported_input_errors:
+                self._reported_input_errors.add(str(error))
                 await self.push_error(error_msg=f"{self}: unusable input audio frame: {error}")
             return
         for issue in self._input.take_issues():
@@ -556,6 +570,39 @@ class GeminiLiveService(LLMService):
             await self._send(protocol.realtime_audio(chunk), audio=True)
             if self._local_turns:
                 self._preroll.append(chunk)
+
+    def set_audio_input_paused(self, paused: bool) -> None:
+        """Stop (or resume) sending the microphone to the model, e.g. while on hold; the
+        frames still flow down the pipeline."""
+        self._audio_paused = paused
+
+    def set_video_input_paused(self, paused: bool) -> None:
+        """Stop (or resume) sending camera/screen images to the model."""
+        self._video_paused = paused
+
+    def _maybe_send_image(self, frame: InputImageRawFrame) -> None:
+        """Paced, and one encode at a time: a frame arriving while the last one is still being
+        encoded is skipped rather than queued (the newest picture is the useful one)."""
+        if self._video_paused or self._failed or self._closed:
+            return
+        if self._video_task is not None and not self._video_task.done():
+            self._video.skipped += 1
+            return
+        speaking = self._turns.user is UserPhase.SPEAKING
+        if self._video.should_send(time.monotonic(), user_speaking=speaking):
+            self._video_task = self.create_task(self._send_image(frame), name="encode_image")
+
+    async def _send_image(self, frame: InputImageRawFrame) -> None:
+        try:
+            jpeg = await asyncio.to_thread(
+                encode_jpeg, frame.image, frame.size, frame.format, self._video.settings
+            )
+        except ImageFormatError as error:
+            if str(error) not in self._reported_input_errors:
+                self._reported_input_errors.add(str(error))
+                await self.push_error(error_msg=f"{self}: unusable image frame: {error}")
+            return
+        await self._send(protocol.realtime_video(jpeg))
 
     async def _on_local_user_started(self) -> None:
         if self._local_turns:

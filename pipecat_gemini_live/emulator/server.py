@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import io
 import ipaddress
 import itertools
 import ssl
@@ -92,6 +93,7 @@ class EmulatedSession:
     audio_chunks: list[tuple[int, int]] = field(default_factory=list)
     audio_mime_types: set[str] = field(default_factory=set)
     video_frames_received: int = 0
+    video_frame_sizes: list[tuple[int, int]] = field(default_factory=list)  # (w, h) per image
     texts_received: list[str] = field(default_factory=list)
     tool_responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     context_updates: list[dict[str, Any]] = field(default_factory=list)
@@ -436,6 +438,7 @@ class LiveEmulator:
             data = wire.decode_bytes(str(blob.get("data") or ""))
             if mime.startswith("image/"):
                 session.video_frames_received += 1
+                session.video_frame_sizes.append(_image_size(data))
             else:
                 await self._on_audio(session, data, mime)
         if realtime.get("text"):
@@ -728,3 +731,14 @@ class LiveEmulator:
         if self.cert_path is None:
             raise RuntimeError("The emulator was started without tls=True.")
         return ssl.create_default_context(cafile=str(self.cert_path))
+
+
+def _image_size(data: bytes) -> tuple[int, int]:
+    """(width, height) of an image the client sent, or (0, 0) when it is not one."""
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except Exception:
+        return (0, 0)
