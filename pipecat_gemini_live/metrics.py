@@ -25,12 +25,15 @@ class SpeechClock:
     last_voiced_at: float | None = None
     voiced_since_reply: bool = False
 
-    def on_chunk_sent(self, rms: float, sent_at: float) -> None:
+    def on_chunk_sent(self, rms: float, sent_at: float) -> bool:
+        """Note a chunk on its way out; True if it has speech in it."""
         if rms >= SPEECH_RMS_THRESHOLD:
             # A chunk is sent once its last sample has arrived: the user was speaking until
             # (about) the moment it was sent.
             self.last_voiced_at = sent_at
             self.voiced_since_reply = True
+            return True
+        return False
 
     def ttfb_start(self) -> float | None:
         """End of the user's speech for the reply that is starting, or None (no speech)."""
@@ -45,28 +48,15 @@ class UsageTracker:
 
     def __init__(self) -> None:
         self._turn: Usage | None = None
-        self.session_total = LLMTokenUsage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
 
     def observe(self, usage: Usage) -> None:
         if self._turn is None or usage.total_tokens >= self._turn.total_tokens:
             self._turn = usage
 
-    def end_turn(self) -> LLMTokenUsage | None:
-        """The finished turn's usage as Pipecat reports it, or None if none was reported."""
+    def end_turn(self) -> Usage | None:
+        """The finished turn's usage (its largest snapshot), or None if none was reported."""
         usage, self._turn = self._turn, None
-        if usage is None:
-            return None
-        tokens = to_token_usage(usage)
-        total = self.session_total
-        self.session_total = LLMTokenUsage(
-            prompt_tokens=total.prompt_tokens + tokens.prompt_tokens,
-            completion_tokens=total.completion_tokens + tokens.completion_tokens,
-            total_tokens=total.total_tokens + tokens.total_tokens,
-            input_audio_tokens=(total.input_audio_tokens or 0) + (tokens.input_audio_tokens or 0),
-            output_audio_tokens=(total.output_audio_tokens or 0)
-            + (tokens.output_audio_tokens or 0),
-        )
-        return tokens
+        return usage
 
 
 def to_token_usage(usage: Usage) -> LLMTokenUsage:

@@ -91,8 +91,9 @@ from pipecat_gemini_live.events import (
     Usage,
     VoiceActivity,
 )
-from pipecat_gemini_live.metrics import SpeechClock, UsageTracker
+from pipecat_gemini_live.metrics import SpeechClock, UsageTracker, to_token_usage
 from pipecat_gemini_live.models import DEFAULT_MODEL, Backend, ModelCapabilities, capabilities_for
+from pipecat_gemini_live.pricing import CostLedger, CostMetricsData, TokenPrices, prices_for
 from pipecat_gemini_live.session import (
     Connected,
     Disconnected,
@@ -197,6 +198,7 @@ class GeminiLiveService(LLMService):
         async_tool_scheduling: ToolResponseScheduling
         | Mapping[str, ToolResponseScheduling] = ToolResponseScheduling.INTERRUPT,
         video: VideoSettings | None = None,
+        prices: TokenPrices | None = None,
         **kwargs: Any,
     ) -> None:
         """Create the service; every setting is validated here, before any connection.
@@ -227,6 +229,8 @@ class GeminiLiveService(LLMService):
                 reported with ``run_llm=False`` is always ``SILENT``.
             video: how camera/screen frames (``InputImageRawFrame``) are paced, resized and
                 encoded; the defaults send up to 1 image/s while the user speaks, 0.3 when idle.
+            prices: token prices for the cost estimate (``on_usage`` event, ``usage`` property,
+                ``CostMetricsData``); defaults to the model's list prices where known.
         """
         defaults = GeminiLiveSettings(
             model=model or DEFAULT_MODEL,
@@ -285,6 +289,10 @@ class GeminiLiveService(LLMService):
         self._turns = TurnTracker()
         self._speech = SpeechClock()
         self._usage = UsageTracker()
+        self._ledger = CostLedger(
+            self._config.model, prices if prices is not None else prices_for(self._config.model)
+        )
+        self._register_event_handler("on_usage")
         self._context: LLMContext = LLMContext()
         self._seeded = False
         self._instruction_from_context = False
@@ -566,8 +574,10 @@ class GeminiLiveService(LLMService):
             logger.warning(f"{self}: input audio: {issue.message}")
         now = time.time()
         for chunk in chunks:
-            self._speech.on_chunk_sent(pcm16_rms(chunk), now)
+            voiced = self._speech.on_chunk_sent(pcm16_rms(chunk), now)
             await self._send(protocol.realtime_audio(chunk), audio=True)
+            if voiced and self._session is not None:
+                self._session.note_user_speech()  # no connection switch mid-turn
             if self._local_turns:
                 self._preroll.append(chunk)
 
@@ -831,12 +841,33 @@ class GeminiLiveService(LLMService):
             await self.push_frame(LLMFullResponseEndFrame())
 
     async def _report_usage(self) -> None:
-        tokens = self._usage.end_turn()
-        if tokens is not None and self.usage_metrics_enabled:
+        """Per turn: Pipecat's usage metric, a cost metric, and the ``on_usage`` event."""
+        usage = self._usage.end_turn()
+        if usage is None:
+            return
+        report = self._ledger.add(usage)
+        if self.usage_metrics_enabled:
             data: list[MetricsData] = [
-                LLMUsageMetricsData(processor=self.name, model=self._config.model, value=tokens)
+                LLMUsageMetricsData(
+                    processor=self.name, model=self._config.model, value=to_token_usage(usage)
+                )
             ]
+            if report.turn_cost_usd is not None and report.session_cost_usd is not None:
+                data.append(
+                    CostMetricsData(
+                        processor=self.name,
+                        model=self._config.model,
+                        value=report.turn_cost_usd,
+                        session_value=report.session_cost_usd,
+                    )
+                )
             await self.push_frame(MetricsFrame(data=data))
+        await self._call_event_handler("on_usage", report)
+
+    @property
+    def usage(self) -> CostLedger:
+        """Token usage and estimated cost of this call so far (all connections)."""
+        return self._ledger
 
     async def _on_failed(self, error: Exception) -> None:
         self._failed = True

@@ -125,7 +125,7 @@ async def test_every_turn_is_answered_with_user_turn_frames_transcripts_ttfb_and
             ]
             assert len(usage) == 2
             assert all(u.output_audio_tokens and u.output_audio_tokens > 0 for u in usage)
-            assert llm._usage.session_total.total_tokens == sum(u.total_tokens for u in usage)
+            assert llm.usage.total_tokens == sum(u.total_tokens for u in usage)
 
 
 async def test_the_context_records_what_the_user_said_and_what_the_bot_said():
