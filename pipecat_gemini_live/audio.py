@@ -45,6 +45,10 @@ class InputAudioConverter:
         self._chunk_bytes = 2 * target_rate * chunk_ms // 1000
         self._out = bytearray()
         self._leftover = b""  # bytes of an incomplete input sample frame, kept for the next push
+        # Whole input sample frames not converted yet: conversion waits until they would
+        # complete a chunk, so the resampler runs about once per chunk, not once per frame
+        # (each call costs more than the samples in it at 48 kHz), without delaying any chunk.
+        self._pending = bytearray()
         self._source: tuple[int, int] | None = None  # (rate, channels) of the current stream
         self._resampler: soxr.ResampleStream | None = None
         self._issues: list[InputIssue] = []
@@ -56,7 +60,8 @@ class InputAudioConverter:
 
     @property
     def pending_bytes(self) -> int:
-        return len(self._out)
+        """Audio held back (converted or not) until it makes a whole chunk; 0 after a flush."""
+        return len(self._out) + len(self._pending)
 
     def push(self, audio: bytes, sample_rate: int, num_channels: int) -> list[bytes]:
         """Convert one frame; returns the complete chunks it made (possibly none)."""
@@ -76,6 +81,7 @@ class InputAudioConverter:
                 f"input changed from {self._source[0]} Hz x{self._source[1]} to "
                 f"{sample_rate} Hz x{num_channels} mid-stream; converting the new format",
             )
+            self._convert_pending()
             self._drain_resampler()
             self._leftover = b""
         if self._source != source:
@@ -97,11 +103,19 @@ class InputAudioConverter:
             )
         self._leftover = bytes(data[usable:])
         if usable:
-            self._convert(memoryview(data)[:usable], num_channels)
+            if self._resampler is None and num_channels == 1 and not self._pending:
+                self._out.extend(memoryview(data)[:usable])  # already 16 kHz mono
+            else:
+                self._pending.extend(memoryview(data)[:usable])
+                needed = self._chunk_bytes - len(self._out)
+                expected = len(self._pending) // num_channels * self.target_rate // sample_rate
+                if expected >= needed:
+                    self._convert_pending()
         return self._take_chunks()
 
     def flush(self) -> list[bytes]:
         """End of stream: drain the resampler and pad the last chunk with silence."""
+        self._convert_pending()
         self._drain_resampler()
         self._leftover = b""
         self._source = None
@@ -115,6 +129,11 @@ class InputAudioConverter:
     def take_issues(self) -> list[InputIssue]:
         issues, self._issues = self._issues, []
         return issues
+
+    def _convert_pending(self) -> None:
+        if self._pending and self._source is not None:
+            self._convert(memoryview(self._pending), self._source[1])
+            self._pending = bytearray()
 
     def _convert(self, pcm: memoryview, num_channels: int) -> None:
         samples = np.frombuffer(pcm, dtype="<i2")
