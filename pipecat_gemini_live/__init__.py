@@ -18,6 +18,7 @@ from pipecat_gemini_live.config import (
     VADSettings,
 )
 from pipecat_gemini_live.errors import ConfigurationError, ConnectionClosed, GeminiLiveError
+from pipecat_gemini_live.limits import SessionLimit, SessionLimitReached, set_session_limit
 from pipecat_gemini_live.models import MODELS, ModelCapabilities
 from pipecat_gemini_live.vision import VideoSettings
 from pipecat_gemini_live.voices import VOICES
@@ -38,10 +39,13 @@ __all__ = [
     "MediaResolution",
     "ModelCapabilities",
     "Sensitivity",
+    "SessionLimit",
+    "SessionLimitReached",
     "ToolResponseScheduling",
     "TurnCoverage",
     "VADSettings",
     "VideoSettings",
+    "set_session_limit",
 ]
 
 

@@ -91,6 +91,7 @@ from pipecat_gemini_live.events import (
     Usage,
     VoiceActivity,
 )
+from pipecat_gemini_live.limits import SessionLimit, SessionLimitReached, process_session_limit
 from pipecat_gemini_live.metrics import SpeechClock, UsageTracker, to_token_usage
 from pipecat_gemini_live.models import DEFAULT_MODEL, Backend, ModelCapabilities, capabilities_for
 from pipecat_gemini_live.pricing import CostLedger, CostMetricsData, TokenPrices, prices_for
@@ -199,6 +200,7 @@ class GeminiLiveService(LLMService):
         | Mapping[str, ToolResponseScheduling] = ToolResponseScheduling.INTERRUPT,
         video: VideoSettings | None = None,
         prices: TokenPrices | None = None,
+        session_limit: SessionLimit | None = None,
         **kwargs: Any,
     ) -> None:
         """Create the service; every setting is validated here, before any connection.
@@ -231,6 +233,8 @@ class GeminiLiveService(LLMService):
                 encoded; the defaults send up to 1 image/s while the user speaks, 0.3 when idle.
             prices: token prices for the cost estimate (``on_usage`` event, ``usage`` property,
                 ``CostMetricsData``); defaults to the model's list prices where known.
+            session_limit: a cap on open Live sessions shared with other services; defaults
+                to the process-wide one (``set_session_limit``), if set.
         """
         defaults = GeminiLiveSettings(
             model=model or DEFAULT_MODEL,
@@ -305,6 +309,8 @@ class GeminiLiveService(LLMService):
         self._failed = False
         self._closed = False
         self._reported_input_errors: set[str] = set()
+        self._session_limit = session_limit
+        self._holding_slot: SessionLimit | None = None
         self._video = FramePacer(video or VideoSettings())
         self._video_task: asyncio.Task[None] | None = None
         self._audio_paused = False
@@ -477,6 +483,10 @@ class GeminiLiveService(LLMService):
 
     async def _ensure_session(self) -> LiveSession:
         if self._session is None:
+            limit = self._session_limit or process_session_limit()
+            if limit is not None and self._holding_slot is None:
+                await limit.acquire()  # SessionLimitReached: reported by _send
+                self._holding_slot = limit
             # Handlers are usually registered after construction: declare them as they are now,
             # with the instruction Pipecat composed for them (async-tool guidance).
             self._config.non_blocking_tools = self._non_blocking_tools()
@@ -507,11 +517,21 @@ class GeminiLiveService(LLMService):
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
+        self._release_slot()
+
+    def _release_slot(self) -> None:
+        if self._holding_slot is not None:
+            self._holding_slot.release()
+            self._holding_slot = None
 
     async def _send(self, message: str, *, audio: bool = False) -> None:
         if self._failed or self._closed:
             return
-        session = await self._ensure_session()
+        try:
+            session = await self._ensure_session()
+        except SessionLimitReached as error:
+            await self._on_failed(error)  # one fatal error; nothing opened, nothing to retry
+            return
         await session.send(message, audio=audio)
 
     # ------------------------------------------------------------------ frames in
@@ -871,6 +891,7 @@ class GeminiLiveService(LLMService):
 
     async def _on_failed(self, error: Exception) -> None:
         self._failed = True
+        self._release_slot()
         await self._apply(self._turns.reset())
         await self.push_error(
             error_msg=f"{self}: {error}", exception=error, force_treat_as_permanent=True
