@@ -53,6 +53,7 @@ from pipecat.frames.frames import (
 from pipecat.metrics.metrics import LLMUsageMetricsData, MetricsData, TTFBMetricsData
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.frame_processor import FrameDirection
+from pipecat.services.google.frames import LLMSearchOrigin, LLMSearchResponseFrame, LLMSearchResult
 from pipecat.services.llm_service import FunctionCallFromLLM, LLMService
 from pipecat.services.settings import LLMSettings
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
@@ -305,6 +306,8 @@ class GeminiLiveService(LLMService):
         self._tool_names: dict[str, str] = {}
         self._odd_output_byte = b""
         self._ttfb_pending = False
+        self._grounding: dict[str, Any] | None = None
+        self._reply_text = ""
         self._unknown_reported: set[tuple[str, ...]] = set()
         self._failed = False
         self._closed = False
@@ -722,6 +725,7 @@ class GeminiLiveService(LLMService):
             await self._apply(self._turns.on_generation_complete())
         elif isinstance(event, TurnComplete):
             await self._apply(self._turns.on_turn_complete())
+            await self._push_grounding()
             await self._report_usage()
         elif isinstance(event, ToolCall):
             await self._on_tool_call(event.calls)
@@ -734,7 +738,7 @@ class GeminiLiveService(LLMService):
         elif isinstance(event, (ResumptionUpdate, GoAway, SetupComplete)):
             pass  # the session acts on these
         elif isinstance(event, GroundingMetadata):
-            logger.debug(f"{self}: grounding metadata received")
+            self._grounding = event.data  # the latest is the fullest; sent with the turn
         elif isinstance(event, UnknownMessage):
             if event.keys not in self._unknown_reported:
                 self._unknown_reported.add(event.keys)
@@ -782,6 +786,7 @@ class GeminiLiveService(LLMService):
         text_frame = LLMTextFrame(event.text)
         text_frame.append_to_context = False
         await self.push_frame(text_frame)
+        self._reply_text += event.text
         spoken = TTSTextFrame(event.text, text_type="sentence")
         spoken.includes_inter_frame_spaces = True
         await self.push_frame(spoken)
@@ -859,6 +864,14 @@ class GeminiLiveService(LLMService):
         if not interrupted:
             # After an interruption the InterruptionFrame already closed the assistant turn.
             await self.push_frame(LLMFullResponseEndFrame())
+
+    async def _push_grounding(self) -> None:
+        """Google Search grounding as Pipecat's ``LLMSearchResponseFrame``, once per turn, with
+        what the bot said and the sources each part of it rests on."""
+        grounding, self._grounding = self._grounding, None
+        text, self._reply_text = self._reply_text.strip(), ""
+        if grounding is not None:
+            await self.push_frame(search_response(grounding, text))
 
     async def _report_usage(self) -> None:
         """Per turn: Pipecat's usage metric, a cost metric, and the ``on_usage`` event."""
@@ -1057,3 +1070,32 @@ def _direct_schema(function: Any) -> FunctionSchema:
             f"tools entries must be FunctionSchema, direct functions or dicts, got {function!r}."
         )
     return DirectFunctionWrapper(function).to_function_schema()
+
+
+def search_response(grounding: dict[str, Any], reply_text: str) -> LLMSearchResponseFrame:
+    """``groundingMetadata`` -> ``LLMSearchResponseFrame`` (either key spelling accepted)."""
+
+    def get(item: Any, camel: str) -> Any:
+        if not isinstance(item, dict):
+            return None
+        snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
+        return item.get(camel, item.get(snake))
+
+    origins = []
+    for chunk in get(grounding, "groundingChunks") or []:
+        web = get(chunk, "web") or {}
+        origins.append(LLMSearchOrigin(site_uri=get(web, "uri"), site_title=get(web, "title")))
+    for support in get(grounding, "groundingSupports") or []:
+        segment = get(support, "segment") or {}
+        scores = list(get(support, "confidenceScores") or [])
+        for index in get(support, "groundingChunkIndices") or []:
+            if isinstance(index, int) and 0 <= index < len(origins):
+                origins[index].results.append(
+                    LLMSearchResult(text=str(get(segment, "text") or ""), confidence=scores)
+                )
+    entry = get(grounding, "searchEntryPoint") or {}
+    return LLMSearchResponseFrame(
+        search_result=reply_text or None,
+        rendered_content=get(entry, "renderedContent"),
+        origins=origins,
+    )

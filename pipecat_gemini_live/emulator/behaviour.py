@@ -180,6 +180,7 @@ class Reply:
     cancel_tool_calls_after: float | None = None
     delay: float = 0.0
     duplicate_tool_call: bool = False
+    grounding: dict[str, Any] | None = None  # sent as serverContent.groundingMetadata
 
 
 @dataclass(frozen=True)

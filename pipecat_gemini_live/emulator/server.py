@@ -521,6 +521,8 @@ class LiveEmulator:
                     session, wire.server_content(inputTranscription={"text": " " + piece})
                 )
         spoken_seconds = await self._speak(session, reply.text, record)
+        if reply.grounding is not None:  # Google Search results the answer rests on
+            await self._send(session, wire.server_content(groundingMetadata=reply.grounding))
         if reply.tool_calls:
             answered = await self._call_tools(session, reply)
             if not answered:
