@@ -8,7 +8,10 @@ Choices where Google's behaviour is not documented (each mirrors what users repo
 - a resume while the session's previous connection is still open: the new connection is
   closed with 1011 (users report such resumes are refused; clients must close first);
 - the end of a connection's lifetime: ``goAway`` ``go_away_lead`` seconds before, then a close
-  with 1000 "The operation was cancelled." (the close Pipecat users saw at the ~10 min cap).
+  with 1000 "The operation was cancelled." (the close Pipecat users saw at the ~10 min cap);
+- a connection that ends while the model waits for tool responses: the calls stay pending, and a
+  response sent on the resumed connection lets the reply continue there (the session is the
+  unit that asked, not the socket). Any other reply in progress is dropped with its connection.
 """
 
 from __future__ import annotations
@@ -155,6 +158,7 @@ class LiveEmulator:
         connection_lifetime: float | None = None,
         go_away_lead: float = 60.0,
         known_models: set[str] | None = None,
+        record: bool = True,
     ) -> None:
         self.api_key = api_key
         self.tls = tls
@@ -166,7 +170,9 @@ class LiveEmulator:
         self.connection_lifetime = connection_lifetime
         self.go_away_lead = go_away_lead
         self.known_models = known_models
+        self.record = record  # False: counters only, so a long soak's memory stays flat
         self.latency = 0.0
+        self.refused: list[tuple[int, str]] = []  # connections refused before a session attached
         if output_mode not in ("steady", "bursty"):
             raise ValueError(f"output_mode must be 'steady' or 'bursty', got {output_mode!r}")
         self.output_mode = output_mode
@@ -176,6 +182,7 @@ class LiveEmulator:
         self._server: Server | None = None
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self._session_ids = itertools.count(1)
+        self._timers: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -202,6 +209,8 @@ class LiveEmulator:
         self.port = socket.getsockname()[1]
 
     async def stop(self) -> None:
+        for timer in list(self._timers):
+            timer.cancel()
         for session in self.sessions:
             if session.reply_task is not None:
                 session.reply_task.cancel()
@@ -247,10 +256,19 @@ class LiveEmulator:
         return [s for s in chosen if s.ws is not None]
 
     async def go_away(
-        self, time_left: float = 10.0, session: EmulatedSession | None = None
+        self,
+        time_left: float = 10.0,
+        session: EmulatedSession | None = None,
+        *,
+        then_close: bool = False,
     ) -> None:
+        """Send ``goAway``; with ``then_close``, also end the connection when the time is up
+        (1000, as at the end of a connection's lifetime) unless the client left first."""
         for target in self._targets(session):
+            ws = target.ws
             await self._send(target, wire.encode({"goAway": {"timeLeft": f"{time_left:g}s"}}))
+            if then_close and ws is not None:
+                self._later(self._close_if_current(target, ws, time_left, "go_away deadline"))
 
     async def close(
         self,
@@ -261,6 +279,7 @@ class LiveEmulator:
         for target in self._targets(session):
             if target.ws is not None:
                 target.closed_codes.append(code)
+                target.connection_log[-1].ended_by = f"close {code}"
                 await target.ws.close(code, wire.truncate_reason(reason))
 
     async def reset(self, session: EmulatedSession | None = None) -> None:
@@ -268,9 +287,12 @@ class LiveEmulator:
         for target in self._targets(session):
             if target.ws is not None:
                 target.closed_codes.append(1006)
+                target.connection_log[-1].ended_by = "reset"
                 target.ws.transport.abort()
 
     def stall(self, seconds: float, session: EmulatedSession | None = None) -> None:
+        """The socket stays open but nothing moves: client messages wait unread and server
+        messages wait unsent for ``seconds``; then both carry on, in order, with nothing lost."""
         for target in self._targets(session):
             target.stalled_until = time.monotonic() + seconds
 
@@ -289,6 +311,7 @@ class LiveEmulator:
     async def _serve_connection(self, ws: ServerConnection) -> None:
         session: EmulatedSession | None = None
         lifetime: asyncio.Task[None] | None = None
+        record: ConnectionRecord | None = None
         try:
             key = wire.credential(
                 ws.request.path if ws.request else "",
@@ -300,6 +323,7 @@ class LiveEmulator:
             if "setup" not in first:
                 raise ClientError(1007, "Request contains an invalid argument.")
             session = self._attach(ws, first["setup"])
+            record = session.connection_log[-1]
             await ws.send(wire.encode({"setupComplete": {}}))
             if "session_resumption" in session.setup and session.connections == 1:
                 await self._issue_handle(session)
@@ -308,11 +332,18 @@ class LiveEmulator:
             async for raw in ws:
                 await self._wait_if_stalled(session)
                 message = wire.parse_client_message(raw)
-                session.received.append(wire.without_media(message))
+                if self.record:
+                    session.received.append(wire.without_media(message))
+                before = session.audio_bytes_received
                 await self._handle(session, message)
+                record.audio_bytes_received += session.audio_bytes_received - before
         except ClientError as error:
             if session is not None:
                 session.closed_codes.append(error.code)
+            else:
+                self.refused.append((error.code, error.reason))
+            if record is not None and not record.ended_by:
+                record.ended_by = f"close {error.code}"
             with contextlib.suppress(Exception):
                 await ws.close(error.code, error.reason)
         except ConnectionClosed:
@@ -320,10 +351,15 @@ class LiveEmulator:
         finally:
             if lifetime is not None:
                 lifetime.cancel()
+            if record is not None and not record.ended_by:
+                record.ended_by = "client"
             if session is not None and session.ws is ws:
                 session.ws = None
-                if session.reply_task is not None:
-                    session.reply_task.cancel()
+                # A reply waiting for tool responses waits on: they may come on the resumed
+                # connection. Anything else the model was saying is lost with this connection.
+                task = session.reply_task
+                if task is not None and not session.pending_calls:
+                    task.cancel()
 
     def _attach(self, ws: ServerConnection, setup: dict[str, Any]) -> EmulatedSession:
         self._validate_setup(setup)
@@ -341,6 +377,7 @@ class LiveEmulator:
             self.sessions.append(session)
         session.ws = ws
         session.connections += 1
+        session.connection_log.append(ConnectionRecord(session.connections))
         session.vad = EnergyVad(VadSettings.from_setup(session.setup))
         return session
 
@@ -373,23 +410,43 @@ class LiveEmulator:
         await asyncio.sleep(self.connection_lifetime - lead)
         if session.ws is ws:
             await self._send(session, wire.encode({"goAway": {"timeLeft": f"{lead:g}s"}}))
-        await asyncio.sleep(lead)
+        await self._close_if_current(session, ws, lead, "lifetime")
+
+    async def _close_if_current(
+        self, session: EmulatedSession, ws: ServerConnection, after: float, why: str
+    ) -> None:
+        """The server's side of goAway: the connection ends when its time is up."""
+        await asyncio.sleep(after)
         if session.ws is ws:
             session.closed_codes.append(1000)
-            await ws.close(1000, "The operation was cancelled.")
+            session.connection_log[-1].ended_by = why
+            with contextlib.suppress(Exception):
+                await ws.close(1000, "The operation was cancelled.")
+
+    def _later(self, coroutine: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine)
+        self._timers.add(task)
+        task.add_done_callback(self._timers.discard)
 
     async def _wait_if_stalled(self, session: EmulatedSession) -> None:
         remaining = session.stalled_until - time.monotonic()
         if remaining > 0:
             await asyncio.sleep(remaining)
 
-    async def _send(self, session: EmulatedSession, data: bytes) -> None:
+    async def _send(self, session: EmulatedSession, data: bytes) -> bool:
+        """Send on the session's current connection; False if there is none (or it just
+        closed): what the model says while the client is away is lost, as on the real service."""
         if self.latency:
             await asyncio.sleep(self.latency)
         await self._wait_if_stalled(session)
         ws = session.ws
-        if ws is not None:
+        if ws is None:
+            return False
+        try:
             await ws.send(data)
+        except ConnectionClosed:
+            return False
+        return True
 
     # ------------------------------------------------------------------ client messages
 
@@ -458,7 +515,8 @@ class LiveEmulator:
     async def _on_audio(self, session: EmulatedSession, pcm: bytes, mime: str) -> None:
         rate = wire.mime_rate(mime)
         session.audio_mime_types.add(mime)
-        session.audio_chunks.append((rate, len(pcm)))
+        if self.record:
+            session.audio_chunks.append((rate, len(pcm)))
         session.audio_bytes_received += len(pcm)
         session.audio_seconds_received += len(pcm) / 2 / rate
         vad = session.vad
@@ -565,8 +623,12 @@ class LiveEmulator:
                     await self._send(
                         session, wire.server_content(outputTranscription={"text": spoken})
                     )
-            await self._send(session, wire.audio_message(piece))
-            record["audio_bytes_sent"] += len(piece)
+            if await self._send(session, wire.audio_message(piece)) and session.connection_log:
+                connection = session.connection_log[-1]
+                connection.audio_bytes_sent += len(piece)
+                if self.record:
+                    connection.output_audio.extend(piece)
+                record["audio_bytes_sent"] += len(piece)
             await self._pace(len(piece) / 2 / OUTPUT_RATE, chunk_index=offset // chunk)
         return len(audio) / 2 / OUTPUT_RATE
 
@@ -668,9 +730,10 @@ class LiveEmulator:
             {"TEXT": prompt_text, "AUDIO": prompt_audio},
             {"AUDIO": round(spoken_seconds * AUDIO_TOKENS_PER_SECOND)},
         )
-        await self._send(
+        if await self._send(
             session, wire.encode({"serverContent": {"turnComplete": True}, "usageMetadata": usage})
-        )
+        ):
+            session.connection_log[-1].turns_completed += 1
         session.turns[-1]["usage"] = usage
         if "session_resumption" in session.setup:
             await self._issue_handle(session)
