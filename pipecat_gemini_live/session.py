@@ -6,6 +6,22 @@ point (not mid-reply, not while a tool call is pending, unless the deadline forc
 with the latest handle after a drop, backs off between attempts, and buffers input while no
 connection is ready, replaying it in order afterwards. The close-code policy lives here too.
 
+What survives a change of connection, and what cannot be promised:
+
+- Input sent while no connection is ready is kept and sent, in order, on the next one. A planned
+  switch (goAway, settings) closes the old socket cleanly, so the server reads everything
+  written to it: nothing is lost or sent twice. After an abrupt drop (a reset, a dead network),
+  what was already written to the dead socket may be lost in flight: the Live API has no
+  acknowledgement to re-send from, and re-sending blindly would duplicate. Nothing is ever sent
+  twice; ``connection_stats`` counts what went to each connection.
+- A tool response goes out once, to the conversation that made the call: on the resumed
+  connection if the call was pending across a switch. If the conversation could not be resumed
+  (a new session replaced it), its pending calls are cancelled (a ``ToolCallCancellation`` event)
+  and their responses are dropped, not sent to a session that never asked.
+- Events of a connection are all handed over before the next connection's ``Connected``; nothing
+  of an old connection arrives after it. A switch that has to cut a reply or a pending call
+  short (the goAway deadline) is reported as ``Disconnected`` so turn state can be closed.
+
 It knows nothing of Pipecat: it takes encoded client messages and hands parsed events to a
 callback, so it is tested against the emulator directly.
 """
@@ -14,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import time
 from collections import deque
@@ -69,7 +86,8 @@ class Connected:
 
 @dataclass(frozen=True)
 class Disconnected:
-    """A connection ended unexpectedly; a reconnect follows unless ``Failed`` does."""
+    """A connection ended unexpectedly, or a planned switch had to cut a reply or a pending tool
+    call short; a reconnect follows unless ``Failed`` does."""
 
     error: ConnectionClosed
     next_attempt_in: float
@@ -93,6 +111,19 @@ SessionEvent = Connected | Disconnected | Failed | InputOverflow
 
 
 @dataclass
+class ConnectionStats:
+    """What the client wrote to one connection, and why it ended: the client's side of the
+    accounting a test (or an operator) compares with what the server received."""
+
+    number: int
+    resumed: bool
+    messages_sent: int = 0
+    audio_messages_sent: int = 0
+    tool_response_ids: list[str] = field(default_factory=list)
+    ended_by: str = ""  # "rotation", "rotation (cut short)", "closed <code>", "", ...
+
+
+@dataclass
 class RetryPolicy:
     """Capped exponential backoff with jitter; ``max_attempts`` consecutive failures end it."""
 
@@ -106,6 +137,10 @@ class RetryPolicy:
         return base * (1 + self.jitter * (2 * rng.random() - 1))
 
 
+# A sound the server answered with no turn within this long was not a turn (a cough, a door).
+UNANSWERED_SPEECH_SECONDS = 3.0
+
+
 @dataclass
 class ConversationState:
     """What the session must know about the conversation to pick a safe moment to rotate."""
@@ -116,13 +151,26 @@ class ConversationState:
     resumable: bool = False
     handle_is_current: bool = False  # no turn has happened since the handle was issued
     uses_resumption: bool = True
+    handle_at: float = 0.0  # monotonic time the latest handle arrived
+    voiced_at: float = 0.0  # monotonic time the client last sent audio with speech in it
+
+    @property
+    def user_turn_open(self) -> bool:
+        """The user spoke after the latest handle and the server has not answered yet: the
+        handle does not cover those words, and the server may be about to reply to them."""
+        return (
+            self.voiced_at > self.handle_at
+            and time.monotonic() - self.voiced_at < UNANSWERED_SPEECH_SECONDS
+        )
 
     @property
     def at_safe_point(self) -> bool:
-        """Between replies, no tool call pending, and (when resuming) holding a handle that
-        covers everything said so far: a switch now loses and cuts off nothing."""
+        """Between replies, no tool call pending, the user not mid-turn, and (when resuming)
+        holding a handle that covers everything said so far: a switch now loses nothing."""
         fresh = self.handle_is_current or not self.uses_resumption
-        return not self.replying and not self.pending_tool_calls and fresh
+        return (
+            not self.replying and not self.pending_tool_calls and fresh and not self.user_turn_open
+        )
 
     def observe(self, event: ServerEvent) -> None:
         if isinstance(event, (AudioChunk, ModelText, OutputTranscript)):
@@ -141,6 +189,7 @@ class ConversationState:
             if event.resumable and event.handle:
                 self.handle = event.handle
                 self.handle_is_current = True
+                self.handle_at = time.monotonic()
 
 
 # Close codes that a retry cannot fix: the same request would be refused again.
@@ -208,6 +257,10 @@ class LiveSession:
         self._rotate_deadline: float | None = None
         self._rotate_timer: asyncio.TimerHandle | None = None
         self._had_traffic = False
+        self._void_calls: set[str] = set()  # calls of a conversation that could not be resumed
+        self.rotations = 0  # planned switches to a new connection
+        self.reconnects = 0  # unplanned ones, after a drop
+        self.connection_stats: list[ConnectionStats] = []
 
     # ---------------------------------------------------------------- public
 
@@ -240,13 +293,19 @@ class LiveSession:
 
     async def send(self, message: str, *, audio: bool = False) -> None:
         """Send now if connected, else keep it (in order) for the next connection."""
+        if not audio and self._void_calls and message.startswith(_TOOL_RESPONSE):
+            message = self._without_void_responses(message)
+            if not message:
+                return
         ws = self._ws
         if self.phase is Phase.READY and ws is not None and not self._buffer:
             try:
                 await ws.send(message)
-                return
             except WebSocketClosed:
-                pass  # the receive loop sees the close and reconnects; keep the message
+                pass  # the serve loop sees the close and reconnects; keep the message
+            else:
+                self._count_sent(message, audio)
+                return
         if self.phase in (Phase.CLOSED, Phase.FAILED):
             return
         self._buffer_message(message, audio)
@@ -258,6 +317,11 @@ class LiveSession:
             return
         self._plan_rotation(within + min(self._go_away_margin, within / 2))
         self._maybe_rotate_now()
+
+    def note_user_speech(self) -> None:
+        """The audio just sent has speech in it: a switch waits until the server has answered
+        it (or plainly ignored it), so a turn is never split across connections."""
+        self.conversation.voiced_at = time.monotonic()
 
     def sent_tool_response(self, call_ids: list[str]) -> None:
         """Tell the rotation logic these calls are answered."""
@@ -302,10 +366,61 @@ class LiveSession:
 
     async def _flush_buffer(self, ws: ClientConnection) -> None:
         while self._buffer:
-            message, _ = self._buffer[0]
+            message, audio = self._buffer[0]
             await ws.send(message)  # raises on close: the message stays buffered
             self._buffer.popleft()
             self._buffered_bytes -= len(message)
+            self._count_sent(message, audio)
+
+    def _count_sent(self, message: str, audio: bool) -> None:
+        stats = self.connection_stats[-1]
+        stats.messages_sent += 1
+        if audio:
+            stats.audio_messages_sent += 1
+        elif message.startswith(_TOOL_RESPONSE):
+            stats.tool_response_ids.extend(_response_ids(message))
+
+    # ---------------------------------------------------------------- tool calls across sessions
+
+    def _void_pending_calls(self) -> list[str]:
+        """A new session replaced the conversation: its pending calls can never be answered.
+        Drop their buffered responses; the caller reports them cancelled."""
+        void = sorted(self.conversation.pending_tool_calls)
+        self.conversation.pending_tool_calls.clear()
+        if not void:
+            return []
+        self._void_calls.update(void)
+        kept: deque[tuple[str, bool]] = deque()
+        for message, audio in self._buffer:
+            if not audio and message.startswith(_TOOL_RESPONSE):
+                message = self._without_void_responses(message)
+                if not message:
+                    continue
+            kept.append((message, audio))
+        self._buffer = kept
+        self._buffered_bytes = sum(len(message) for message, _ in kept)
+        logger.warning(
+            f"Gemini Live: the conversation could not be resumed; tool calls {void} were lost "
+            "with it and are cancelled"
+        )
+        return void
+
+    def _without_void_responses(self, message: str) -> str:
+        """The tool response without answers to calls of a lost conversation ("" if none left)."""
+        try:
+            body = json.loads(message)
+            responses = body["toolResponse"]["functionResponses"]
+        except (ValueError, KeyError, TypeError):
+            return message
+        kept = [r for r in responses if r.get("id") not in self._void_calls]
+        if len(kept) == len(responses):
+            return message
+        dropped = [r.get("id") for r in responses if r.get("id") in self._void_calls]
+        logger.warning(f"Gemini Live: not sending responses to lost tool calls {dropped}")
+        if not kept:
+            return ""
+        body["toolResponse"]["functionResponses"] = kept
+        return protocol.encode(body)
 
     # ---------------------------------------------------------------- the loop
 
@@ -318,6 +433,9 @@ class LiveSession:
             except ConnectionClosed as error:
                 if self.phase is Phase.CLOSED:
                     return
+                if self.connection_stats and not self.connection_stats[-1].ended_by:
+                    self.connection_stats[-1].ended_by = f"closed {error.code}"
+                    self.reconnects += 1  # a live connection dropped (not a failed attempt)
                 if "session not found" in error.reason.lower():
                     self.conversation.handle = None
                 failures = failures + 1 if not self._had_traffic else 1
@@ -347,6 +465,9 @@ class LiveSession:
         if self.phase is not Phase.ROTATING:
             self.phase = Phase.CONNECTING
         started = time.monotonic()
+        # A plan to switch applies to the connection it was made for; this one is built from
+        # the current settings and handle, so any earlier plan is moot.
+        self._clear_rotation_plan()
         handle = self.conversation.handle
         ws = await self._open()
         try:
@@ -354,7 +475,9 @@ class LiveSession:
             first = await self._receive_setup(ws)
             self._ws = ws
             self.connections += 1
+            self.connection_stats.append(ConnectionStats(self.connections, handle is not None))
             self.conversation.replying = False
+            void = self._void_pending_calls() if handle is None else []
             await self._flush_buffer(ws)
             self.phase = Phase.READY
             self._ready.set()
@@ -365,6 +488,8 @@ class LiveSession:
                     connect_seconds=time.monotonic() - started,
                 )
             )
+            if void:
+                await self._on_event(ToolCallCancellation(tuple(void)))
             for event in first:
                 await self._dispatch(event)
             await self._serve(ws)
@@ -411,40 +536,54 @@ class LiveSession:
         return events[1:]
 
     async def _serve(self, ws: ClientConnection) -> None:
-        receiver = asyncio.ensure_future(self._receive_loop(ws))
-        rotator = asyncio.ensure_future(self._rotate_requested.wait())
-        try:
-            done, _ = await asyncio.wait({receiver, rotator}, return_when=asyncio.FIRST_COMPLETED)
-            if receiver in done:
-                receiver.result()  # raises the close
-                return
-            # A planned rotation: stop reading this socket, close it, then resume elsewhere.
-            self._rotate_requested.clear()
-            self._rotate_deadline = None
-            if self._rotate_timer is not None:
-                self._rotate_timer.cancel()
-                self._rotate_timer = None
-            self.phase = Phase.ROTATING
-            self._ready.clear()
-            self._ws = None
-            receiver.cancel()
-            logger.info("Gemini Live: rotating to a new connection (goAway)")
-        finally:
-            rotator.cancel()
-            if not receiver.done():
-                receiver.cancel()
+        """Hand over this connection's messages until it closes (raises) or a switch is due.
 
-    async def _receive_loop(self, ws: ClientConnection) -> None:
-        async for raw in ws:
-            self._had_traffic = True
-            try:
-                events = protocol.parse_server_message(raw)
-            except ProtocolError as error:
-                logger.error(f"Gemini Live: {error}")
-                continue
-            for event in events:
-                await self._dispatch(event)
-        raise WebSocketClosed(ws.protocol.close_rcvd, ws.protocol.close_sent)
+        The switch happens between messages, never while one is being handed to the callback
+        (cancelling that could cut a frame push in half); ``recv`` itself is safe to cancel.
+        """
+        rotate = asyncio.ensure_future(self._rotate_requested.wait())
+        receive: asyncio.Future[str | bytes] | None = None
+        try:
+            while True:
+                receive = asyncio.ensure_future(ws.recv())
+                await asyncio.wait((receive, rotate), return_when=asyncio.FIRST_COMPLETED)
+                if not receive.done():
+                    break  # a switch is due and nothing is waiting to be handed over
+                raw = receive.result()  # raises when the connection closed
+                self._had_traffic = True
+                try:
+                    events = protocol.parse_server_message(raw)
+                except ProtocolError as error:
+                    logger.error(f"Gemini Live: {error}")
+                    continue
+                for event in events:
+                    await self._dispatch(event)
+        finally:
+            rotate.cancel()
+            if receive is not None and not receive.done():
+                receive.cancel()
+        await self._begin_rotation()
+
+    async def _begin_rotation(self) -> None:
+        """Leave this connection for a new one of the same conversation (resumption handle);
+        the caller closes the socket cleanly, so everything written to it is read."""
+        cut_short = self.conversation.replying or bool(self.conversation.pending_tool_calls)
+        self._clear_rotation_plan()
+        self.phase = Phase.ROTATING
+        self._ready.clear()
+        self._ws = None
+        self.rotations += 1
+        self.connection_stats[-1].ended_by = "rotation (cut short)" if cut_short else "rotation"
+        logger.info("Gemini Live: switching to a new connection of the same conversation")
+        if cut_short:
+            # The deadline forced the switch mid-reply or with a call pending: the reply is
+            # lost with the old connection, so its turn state must be closed.
+            closed = ConnectionClosed(
+                1000,
+                "switched connection before the reply finished (goAway deadline)",
+                retryable=True,
+            )
+            await self._on_event(Disconnected(closed, 0.0))
 
     async def _dispatch(self, event: ServerEvent) -> None:
         self.conversation.observe(event)
@@ -470,6 +609,13 @@ class LiveSession:
         if self._rotate_deadline is not None and self.conversation.at_safe_point:
             self._rotate_requested.set()
 
+    def _clear_rotation_plan(self) -> None:
+        self._rotate_requested.clear()
+        self._rotate_deadline = None
+        if self._rotate_timer is not None:
+            self._rotate_timer.cancel()
+            self._rotate_timer = None
+
     # ---------------------------------------------------------------- helpers
 
     def _closed_error(self, closed: WebSocketClosed) -> ConnectionClosed:
@@ -479,6 +625,17 @@ class LiveSession:
 
     def _safe_url(self) -> str:
         return self._url.split("?", 1)[0]
+
+
+_TOOL_RESPONSE = '{"toolResponse"'
+
+
+def _response_ids(message: str) -> list[str]:
+    try:
+        responses = json.loads(message)["toolResponse"]["functionResponses"]
+        return [str(r["id"]) for r in responses if r.get("id")]
+    except (ValueError, KeyError, TypeError):
+        return []
 
 
 async def _quiet_close(ws: ClientConnection) -> None:
