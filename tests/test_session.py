@@ -9,7 +9,14 @@ from pipecat_gemini_live.config import SessionConfig
 from pipecat_gemini_live.emulator import LiveEmulator, Reply, ScriptedResponder
 from pipecat_gemini_live.events import AudioChunk, TurnComplete
 from pipecat_gemini_live.models import capabilities_for
-from pipecat_gemini_live.session import Connected, Failed, LiveSession, RetryPolicy, classify_close
+from pipecat_gemini_live.session import (
+    Connected,
+    Disconnected,
+    Failed,
+    LiveSession,
+    RetryPolicy,
+    classify_close,
+)
 from tests.pipeline_kit import silence, speech
 
 MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
@@ -204,3 +211,119 @@ async def test_a_lost_session_is_replaced_and_reseeded_with_the_conversation_so_
         assert [t["role"] for t in seed["turns"]] == ["user", "model"]
         assert "I am Ada." in seed["turns"][0]["parts"][0]["text"]
         assert "Noted, Ada." in seed["turns"][1]["parts"][0]["text"]
+
+
+async def test_a_switch_forced_mid_reply_by_the_deadline_is_reported_so_the_reply_can_close():
+    long_reply = Reply(text="a reply that takes a while to say " * 3)
+    async with LiveEmulator(responder=ScriptedResponder([long_reply]), pace=1.0) as emu:
+        recorder = Recorder()
+        session = make_session(emu, recorder)
+        await session.start()
+        await speak(session, speech(0.5) + silence(0.8))
+        await emu.wait_until(lambda: recorder.of(AudioChunk), 5)
+        await emu.go_away(time_left=0.2)  # switch within 0.1 s; the reply lasts seconds
+        await emu.wait_until(lambda: len(recorder.of(Connected)) == 2, 5)
+        (cut,) = recorder.of(Disconnected)
+        assert cut.error.code == 1000 and "before the reply finished" in cut.error.reason
+        assert [s.ended_by for s in session.connection_stats] == ["rotation (cut short)", ""]
+        assert session.rotations == 1 and session.reconnects == 0
+        # Nothing of the old connection is handed over after the new one is announced.
+        announced = recorder.events.index(recorder.of(Connected)[1])
+        assert not [e for e in recorder.events[announced:] if isinstance(e, AudioChunk)]
+        await session.close()
+
+
+async def test_a_switch_planned_on_a_connection_that_then_drops_is_not_made_again():
+    long_reply = Reply(text="a reply that takes a while to say " * 3)
+    async with LiveEmulator(responder=ScriptedResponder([long_reply]), pace=1.0) as emu:
+        session, recorder = await resumable_session(emu)
+        await speak(session, speech(0.5) + silence(0.8))
+        await emu.wait_until(lambda: recorder.of(AudioChunk), 5)
+        await emu.go_away(time_left=0.3)  # mid-reply: the switch waits, due in 0.15 s
+        await emu.reset()  # but the connection drops first; the reconnect is the switch
+        await emu.wait_until(lambda: len(recorder.of(Connected)) == 2, 5)
+        await asyncio.sleep(0.3)  # past the old plan's deadline: nothing more happens
+        assert len(recorder.of(Connected)) == 2
+        assert session.rotations == 0 and session.reconnects == 1
+        await session.close()
+
+
+async def test_a_switch_waits_for_the_event_callback_in_progress():
+    async with LiveEmulator(
+        responder=ScriptedResponder([Reply(text="some words to say")]), pace=1.0
+    ) as emu:
+        recorder = Recorder()
+        in_callback = asyncio.Event()
+        finished: list[object] = []
+
+        async def slow_callback(event) -> None:
+            await recorder(event)
+            if isinstance(event, AudioChunk) and not in_callback.is_set():
+                in_callback.set()
+                await asyncio.sleep(0.3)  # e.g. a frame push waiting on a busy pipeline
+                finished.append(event)
+
+        session = make_session(emu, recorder)
+        session._on_event = slow_callback
+        await session.start()
+        await speak(session, speech(0.5) + silence(0.8))
+        await asyncio.wait_for(in_callback.wait(), 5)
+        session.request_rotation(within=0.02)  # due while the callback is still running
+        await emu.wait_until(lambda: session.rotations == 1, 5)
+        assert finished  # it ran to its end; the switch came after it
+        await session.close()
+
+
+async def test_no_switch_while_the_user_is_mid_turn():
+    async with LiveEmulator(responder=ScriptedResponder([Reply(text="one")])) as emu:
+        session, recorder = await resumable_session(emu)
+        words, pause = speech(0.6), silence(0.8)
+        for i in range(0, len(words), 1280):
+            await session.send(protocol.realtime_audio(words[i : i + 1280]), audio=True)
+            session.note_user_speech()
+            if i == 6400:  # the user is halfway through when goAway arrives
+                await emu.go_away(time_left=10.0)
+                await emu.wait_until(lambda: emu.sessions[0].received[-1:] != [], 5)
+            await asyncio.sleep(0)
+        await speak(session, pause)
+        await emu.wait_until(lambda: len(recorder.of(Connected)) == 2, 5)
+        # The switch came once the turn was answered, not in the middle of the user's words.
+        assert emu.sessions[0].connection_log[0].turns_completed == 1
+        events = recorder.events
+        assert events.index(recorder.of(TurnComplete)[0]) < events.index(recorder.of(Connected)[1])
+        await session.close()
+
+
+async def test_a_call_pending_when_the_conversation_is_lost_is_cancelled_not_answered_elsewhere():
+    from pipecat_gemini_live import GeminiLiveService
+    from pipecat_gemini_live.emulator import ToolCallSpec
+    from tests.pipeline_kit import running_bot
+
+    started, outcome = asyncio.Event(), []
+
+    async def lookup(params) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(5)
+            await params.result_callback({"found": True})
+            outcome.append("answered")
+        except asyncio.CancelledError:
+            outcome.append("cancelled")
+            raise
+
+    reply = Reply(text="Checking.", tool_calls=[ToolCallSpec("lookup", id="c1")])
+    async with LiveEmulator(api_key="test-key", responder=ScriptedResponder([reply])) as emu:
+        llm = GeminiLiveService(
+            api_key="test-key",
+            base_url=emu.base_url,
+            retry=RetryPolicy(initial_delay=0.01, max_delay=0.05),
+        )
+        llm.register_function("lookup", lookup)
+        async with running_bot([llm]) as bot:
+            await bot.say(speech(0.5) + silence(0.8))
+            await asyncio.wait_for(started.wait(), 5)
+            emu.expire_handles()  # the server forgot the conversation ...
+            await emu.reset()  # ... and the connection drops: a new session replaces it
+            await emu.wait_until(lambda: len(emu.sessions) == 2, 5)
+            await bot.wait_for(lambda: outcome == ["cancelled"], 5)
+        assert all(not s.tool_responses for s in emu.sessions)

@@ -296,6 +296,13 @@ class LiveEmulator:
         for target in self._targets(session):
             target.stalled_until = time.monotonic() + seconds
 
+    def expire_handles(self, session: EmulatedSession | None = None) -> None:
+        """The server forgets the conversation (handles last 2 h after a session ends): a resume
+        with any handle issued so far is refused with 1008 "session not found"."""
+        for handle, owner in list(self._handles.items()):
+            if session is None or owner is session:
+                del self._handles[handle]
+
     async def send_raw(self, data: str | bytes, session: EmulatedSession | None = None) -> None:
         for target in self._targets(session):
             if target.ws is not None:
