@@ -16,6 +16,7 @@ from pipecat_gemini_live.config import (
     ToolResponseScheduling,
     TurnCoverage,
     VADSettings,
+    VertexSettings,
 )
 from pipecat_gemini_live.errors import ConfigurationError, ConnectionClosed, GeminiLiveError
 from pipecat_gemini_live.limits import SessionLimit, SessionLimitReached, set_session_limit
@@ -25,6 +26,7 @@ from pipecat_gemini_live.voices import VOICES
 
 if TYPE_CHECKING:
     from pipecat_gemini_live.service import GeminiLiveService, GeminiLiveSettings
+    from pipecat_gemini_live.tokens import create_ephemeral_token
 
 __all__ = [
     "MODELS",
@@ -44,12 +46,18 @@ __all__ = [
     "ToolResponseScheduling",
     "TurnCoverage",
     "VADSettings",
+    "VertexSettings",
     "VideoSettings",
+    "create_ephemeral_token",
     "set_session_limit",
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "create_ephemeral_token":
+        from pipecat_gemini_live.tokens import create_ephemeral_token
+
+        return create_ephemeral_token
     if name in ("GeminiLiveService", "GeminiLiveSettings"):
         from pipecat_gemini_live import service
 

@@ -57,6 +57,20 @@ class MediaResolution(str, Enum):
 
 
 @dataclass(frozen=True)
+class VertexSettings:
+    """Use Vertex AI instead of the Gemini API.
+
+    With ``project``, the service authenticates with Google credentials (``credentials``, or
+    Application Default Credentials when ``None``), refreshed in a thread before each
+    connection. Without ``project``, an API key is used (Vertex express mode).
+    """
+
+    project: str | None = None
+    location: str = "us-central1"
+    credentials: Any = field(default=None, repr=False)  # google.auth.credentials.Credentials
+
+
+@dataclass(frozen=True)
 class VADSettings:
     """The server's automatic activity detection (``realtimeInputConfig``).
 
@@ -123,6 +137,8 @@ class SessionConfig:
     model: str
     capabilities: ModelCapabilities
     backend: Backend = Backend.GEMINI_API
+    vertex_project: str | None = None
+    vertex_location: str = "us-central1"
     voice: str = "Puck"
     language: str | None = None
     system_instruction: str | None = None

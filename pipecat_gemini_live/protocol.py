@@ -72,6 +72,12 @@ def endpoint_url(
         raise ConfigurationError(
             f"base_url must look like ws://host:port, wss://host or https://host, got {base_url!r}."
         )
+    if ephemeral_token and api_version != "v1alpha":
+        raise ConfigurationError(
+            f"Ephemeral tokens (auth_tokens/...) are accepted only by the v1alpha Live API, "
+            f"not {api_version}; leave api_version unset (it then defaults to v1alpha for "
+            "tokens) or pass api_version='v1alpha'."
+        )
     method = "BidiGenerateContentConstrained" if ephemeral_token else "BidiGenerateContent"
     path = (
         f"{parts.path.rstrip('/')}/ws/google.ai.generativelanguage."
@@ -80,12 +86,43 @@ def endpoint_url(
     return urlunsplit((scheme, parts.netloc, path, "", ""))
 
 
-def model_resource(model: str, backend: Backend = Backend.GEMINI_API) -> str:
-    """The ``setup.model`` value: ``models/x`` on the Gemini API."""
+VERTEX_API_VERSION = "v1beta1"
+
+
+def vertex_endpoint_url(location: str, base_url: str | None = None) -> str:
+    """The Vertex AI Live WebSocket URL (``global`` has no regional host)."""
+    host = (
+        "wss://aiplatform.googleapis.com"
+        if location == "global"
+        else f"wss://{location}-aiplatform.googleapis.com"
+    )
+    parts = urlsplit(base_url or host)
+    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme)
+    if scheme is None or not parts.netloc:
+        raise ConfigurationError(
+            f"base_url must look like ws://host:port, wss://host or https://host, got {base_url!r}."
+        )
+    path = (
+        f"{parts.path.rstrip('/')}/ws/google.cloud.aiplatform.{VERTEX_API_VERSION}"
+        ".LlmBidiService/BidiGenerateContent"
+    )
+    return urlunsplit((scheme, parts.netloc, path, "", ""))
+
+
+def model_resource(
+    model: str,
+    backend: Backend = Backend.GEMINI_API,
+    *,
+    project: str | None = None,
+    location: str = "us-central1",
+) -> str:
+    """The ``setup.model`` value: ``models/x`` on the Gemini API, the publisher path on Vertex
+    (with project and location when authenticating with credentials)."""
     if "/" in model:
         return model
     if backend is Backend.VERTEX:
-        return f"publishers/google/models/{model}"
+        prefix = f"projects/{project}/locations/{location}/" if project else ""
+        return f"{prefix}publishers/google/models/{model}"
     return f"models/{model}"
 
 
@@ -132,7 +169,12 @@ def setup_message(config: SessionConfig, *, resume_handle: str | None = None) ->
         generation["mediaResolution"] = config.media_resolution.value
 
     setup: dict[str, Any] = {
-        "model": model_resource(config.model, config.backend),
+        "model": model_resource(
+            config.model,
+            config.backend,
+            project=config.vertex_project,
+            location=config.vertex_location,
+        ),
         "generationConfig": generation,
     }
     if config.system_instruction:

@@ -70,6 +70,7 @@ from pipecat_gemini_live.config import (
     ToolResponseScheduling,
     TurnCoverage,
     VADSettings,
+    VertexSettings,
 )
 from pipecat_gemini_live.errors import ConfigurationError
 from pipecat_gemini_live.events import (
@@ -190,7 +191,7 @@ class GeminiLiveService(LLMService):
         system_instruction: str | None = None,
         tools: ToolsSchema | list[Any] | None = None,
         settings: GeminiLiveSettings | None = None,
-        api_version: str = protocol.DEFAULT_API_VERSION,
+        api_version: str | None = None,
         model_capabilities: ModelCapabilities | None = None,
         input_chunk_ms: int = 50,
         local_vad_preroll_ms: int = 500,
@@ -202,6 +203,7 @@ class GeminiLiveService(LLMService):
         video: VideoSettings | None = None,
         prices: TokenPrices | None = None,
         session_limit: SessionLimit | None = None,
+        vertex: VertexSettings | None = None,
         **kwargs: Any,
     ) -> None:
         """Create the service; every setting is validated here, before any connection.
@@ -215,7 +217,8 @@ class GeminiLiveService(LLMService):
             system_instruction: the system prompt.
             tools: a ``ToolsSchema``, or a list of ``FunctionSchema``/direct functions/dicts.
             settings: ``GeminiLiveService.Settings(...)`` for everything else.
-            api_version: the Live API version, always explicit (``v1beta`` by default).
+            api_version: the Live API version, always sent explicitly: ``v1beta`` by default,
+                ``v1alpha`` for ephemeral tokens (``api_key="auth_tokens/..."``).
             model_capabilities: describe a model this package does not know yet.
             input_chunk_ms: duration of each audio chunk sent (20-100 ms recommended).
             local_vad_preroll_ms: with the server's VAD disabled, how much audio from before
@@ -236,6 +239,8 @@ class GeminiLiveService(LLMService):
                 ``CostMetricsData``); defaults to the model's list prices where known.
             session_limit: a cap on open Live sessions shared with other services; defaults
                 to the process-wide one (``set_session_limit``), if set.
+            vertex: ``VertexSettings(project=..., location=...)`` to use Vertex AI (Google
+                credentials; no API key needed) instead of the Gemini API.
         """
         defaults = GeminiLiveSettings(
             model=model or DEFAULT_MODEL,
@@ -267,7 +272,14 @@ class GeminiLiveService(LLMService):
             defaults.apply_update(settings)
         super().__init__(settings=defaults, **kwargs)
 
-        self.__api_key = resolve_api_key(api_key)  # name-mangled: never in vars() dumps
+        self._vertex = vertex
+        # Name-mangled, so never in vars() dumps. Vertex with a project uses credentials instead.
+        self.__api_key = (
+            (api_key or "") if vertex is not None and vertex.project else resolve_api_key(api_key)
+        )
+        ephemeral = self.__api_key.startswith("auth_tokens/")
+        if api_version is None:
+            api_version = "v1alpha" if ephemeral else protocol.DEFAULT_API_VERSION
         if not 10 <= input_chunk_ms <= 1000:
             raise ConfigurationError(
                 f"input_chunk_ms must be between 10 and 1000 (20-100 recommended), "
@@ -280,10 +292,10 @@ class GeminiLiveService(LLMService):
         self._service_tools_given = tools  # handlers register from it at start (Pipecat's way)
         self._tools = _declarations_from(tools)
         self._config = self._build_config()  # validates; raises ConfigurationError
-        self._url = protocol.endpoint_url(
-            base_url,
-            api_version=api_version,
-            ephemeral_token=self.__api_key.startswith("auth_tokens/"),
+        self._url = (
+            protocol.vertex_endpoint_url(vertex.location, base_url)
+            if vertex is not None
+            else protocol.endpoint_url(base_url, api_version=api_version, ephemeral_token=ephemeral)
         )
         self._retry = retry
         self._initial_handle = resumption_handle
@@ -331,7 +343,9 @@ class GeminiLiveService(LLMService):
         config = SessionConfig(
             model=caps.model if self._model_capabilities is None else model,
             capabilities=caps,
-            backend=Backend.GEMINI_API,
+            backend=Backend.VERTEX if self._vertex is not None else Backend.GEMINI_API,
+            vertex_project=self._vertex.project if self._vertex else None,
+            vertex_location=self._vertex.location if self._vertex else "us-central1",
             voice=str(s.voice),
             language=_given(s.language),
             system_instruction=_given(s.system_instruction),
@@ -496,14 +510,9 @@ class GeminiLiveService(LLMService):
             composed = self._settings.system_instruction
             if not self._instruction_from_context and isinstance(composed, str) and composed:
                 self._config.system_instruction = composed
-            headers = (
-                {"Authorization": f"Token {self.__api_key}"}
-                if self.__api_key.startswith("auth_tokens/")
-                else {"x-goog-api-key": self.__api_key}
-            )
             self._session = LiveSession(
                 url=self._url,
-                headers=headers,
+                headers=self._connection_headers,
                 build_setup=lambda handle: protocol.setup_message(
                     self._config, resume_handle=handle
                 ),
@@ -514,6 +523,20 @@ class GeminiLiveService(LLMService):
             self._session.conversation.uses_resumption = self._config.session_resumption
             await self._session.start()
         return self._session
+
+    async def _connection_headers(self) -> dict[str, str]:
+        """Credentials for one connection attempt. Vertex access tokens are refreshed in a
+        thread (google-auth blocks on HTTP) when they are missing or about to expire."""
+        if self._vertex is not None and self._vertex.project:
+            credentials = await asyncio.to_thread(_fresh_google_credentials, self._vertex)
+            headers = {"Authorization": f"Bearer {credentials.token}"}
+            quota_project = getattr(credentials, "quota_project_id", None)
+            if quota_project:
+                headers["x-goog-user-project"] = str(quota_project)
+            return headers
+        if self.__api_key.startswith("auth_tokens/"):
+            return {"Authorization": f"Token {self.__api_key}"}
+        return {"x-goog-api-key": self.__api_key}
 
     async def _close_session(self) -> None:
         self._closed = True  # input arriving after EndFrame/CancelFrame must not reconnect
@@ -1099,3 +1122,20 @@ def search_response(grounding: dict[str, Any], reply_text: str) -> LLMSearchResp
         rendered_content=get(entry, "renderedContent"),
         origins=origins,
     )
+
+
+def _fresh_google_credentials(vertex: VertexSettings) -> Any:
+    """The Vertex credentials, refreshed if needed (blocking: run in a thread)."""
+    import google.auth
+    import google.auth.transport.requests
+
+    credentials = vertex.credentials
+    if credentials is None:
+        credentials, _ = google.auth.default(
+            scopes=["https://www.googleapis.com/auth/cloud-platform"]
+        )
+        # Cache the default credentials on this settings object's behalf for the next connect.
+        object.__setattr__(vertex, "credentials", credentials)
+    if not credentials.valid:
+        credentials.refresh(google.auth.transport.requests.Request())
+    return credentials

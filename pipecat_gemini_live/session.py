@@ -34,7 +34,7 @@ import json
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -215,6 +215,15 @@ def classify_close(code: int, reason: str) -> ConnectionClosed:
             retryable=retryable,
             hint=hint or "Policy violation: check the model id, API version and key.",
         )
+    if code == 1011 and "used too many times" in reason.lower():
+        # An ephemeral token's uses are spent: retrying only spends the retry budget.
+        return ConnectionClosed(
+            code,
+            reason,
+            retryable=False,
+            hint="The ephemeral token has no uses left: create one with more uses "
+            "(create_ephemeral_token(uses=...)) or a new one for this call.",
+        )
     return ConnectionClosed(code, reason, retryable=True)
 
 
@@ -225,7 +234,7 @@ class LiveSession:
         self,
         *,
         url: str,
-        headers: dict[str, str],
+        headers: dict[str, str] | Callable[[], Awaitable[dict[str, str]]],
         build_setup: Callable[[str | None], dict[str, Any]],
         on_event: Callable[[ServerEvent | SessionEvent], Coroutine[Any, Any, None]],
         retry: RetryPolicy | None = None,
@@ -503,9 +512,10 @@ class LiveSession:
 
     async def _open(self) -> ClientConnection:
         try:
+            headers = self._headers if isinstance(self._headers, dict) else await self._headers()
             return await connect(
                 self._url,
-                additional_headers=self._headers,
+                additional_headers=headers,
                 open_timeout=self._open_timeout,
                 max_size=None,
                 compression=None,

@@ -47,6 +47,7 @@ from pipecat_gemini_live.emulator.behaviour import (
     placeholder_transcript,
     synthesize,
 )
+from pipecat_gemini_live.emulator.tokens import EphemeralTokens, RestServer
 from pipecat_gemini_live.emulator.wire import ClientError
 
 AUDIO_TOKENS_PER_SECOND = 25
@@ -182,6 +183,8 @@ class LiveEmulator:
         self._server: Server | None = None
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self._session_ids = itertools.count(1)
+        self.tokens = EphemeralTokens()
+        self.rest = RestServer(self.tokens, lambda: self.api_key)
         self._timers: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -207,6 +210,7 @@ class LiveEmulator:
         )
         socket = next(iter(self._server.sockets))
         self.port = socket.getsockname()[1]
+        await self.rest.start(self.host, ssl_context)
 
     async def stop(self) -> None:
         for timer in list(self._timers):
@@ -214,6 +218,7 @@ class LiveEmulator:
         for session in self.sessions:
             if session.reply_task is not None:
                 session.reply_task.cancel()
+        await self.rest.stop()
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
@@ -227,6 +232,16 @@ class LiveEmulator:
     def base_url(self) -> str:
         """``ws://host:port``, or ``https://host:port`` with TLS (as google-genai takes it)."""
         return f"{'https' if self.tls else 'ws'}://{self.host}:{self.port}"
+
+    @property
+    def rest_base_url(self) -> str:
+        """The REST side (``POST /v1alpha/auth_tokens``), for ``genai.Client(http_options=
+        HttpOptions(base_url=...))`` or :func:`pipecat_gemini_live.create_ephemeral_token`."""
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.rest.port}"
+
+    def create_ephemeral_token(self, *, uses: int = 1) -> str:
+        """Issue a token directly (what the REST endpoint does for a key holder)."""
+        return self.tokens.issue(uses=uses)
 
     @property
     def ws_url(self) -> str:
@@ -325,7 +340,14 @@ class LiveEmulator:
                 ws.request.headers if ws.request else Headers(),
             )
             first = wire.parse_client_message(await ws.recv())
-            if not key or (self.api_key is not None and key != self.api_key):
+            if key and key.startswith("auth_tokens/"):
+                setup = first.get("setup") or {}
+                self.tokens.admit(
+                    key,
+                    constrained="Constrained" in (ws.request.path if ws.request else ""),
+                    resuming=bool((setup.get("session_resumption") or {}).get("handle")),
+                )
+            elif not key or (self.api_key is not None and key != self.api_key):
                 raise ClientError(1007, "API key not valid. Please pass a valid API key.")
             if "setup" not in first:
                 raise ClientError(1007, "Request contains an invalid argument.")
@@ -476,7 +498,7 @@ class LiveEmulator:
                 )
         if (response := message.get("tool_response")) is not None:
             for item in response.get("function_responses") or []:
-                call_id = str(item.get("id") or "")
+                call_id = str(item.get("id") or "") or self._call_by_name(session, item)
                 session.tool_responses.setdefault(call_id, []).append(item)
                 session.pending_calls.discard(call_id)
                 if call_id in session.async_calls:
@@ -681,6 +703,17 @@ class LiveEmulator:
             await self._send(session, wire.encode({"toolCallCancellation": {"ids": unanswered}}))
             return False
         return True
+
+    @staticmethod
+    def _call_by_name(session: EmulatedSession, item: dict[str, Any]) -> str:
+        """Vertex sends function responses without ids: they answer the open call of that
+        name (the oldest, if several)."""
+        name = item.get("name")
+        for call in session.tool_calls_sent:
+            open_call = call["id"] in session.pending_calls or call["id"] in session.async_calls
+            if call["name"] == name and open_call:
+                return str(call["id"])
+        return ""
 
     async def _on_async_result(
         self, session: EmulatedSession, call_id: str, item: dict[str, Any]

@@ -1,0 +1,49 @@
+"""Ephemeral tokens: let a browser or phone app talk to the Live API without your API key.
+
+Your server creates a short-lived token with the key (:func:`create_ephemeral_token`) and hands
+it to the client, which connects with ``GeminiLiveService(api_key=token)`` (or any Live
+client): the service then uses the constrained endpoint on ``v1alpha``, as tokens require.
+A token opens ``uses`` new sessions (1 by default); resuming a session does not use it up, but
+a call that has to start a fresh session (its resumption handle lost) needs another use.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from pipecat_gemini_live.errors import GeminiLiveError
+
+
+async def create_ephemeral_token(
+    api_key: str | None = None,
+    *,
+    uses: int = 1,
+    expire_after: datetime.timedelta = datetime.timedelta(minutes=30),
+    new_sessions_within: datetime.timedelta = datetime.timedelta(minutes=1),
+    base_url: str | None = None,
+) -> str:
+    """Create a token (``auth_tokens/...``) with the key; run this on your server, never in
+    the client. ``base_url`` points at another endpoint, e.g. the emulator's
+    ``rest_base_url``."""
+    from google import genai
+    from google.genai import types
+
+    from pipecat_gemini_live.service import resolve_api_key
+
+    if uses < 1:
+        raise ValueError(f"uses must be at least 1, got {uses}.")
+    client = genai.Client(
+        api_key=resolve_api_key(api_key),
+        http_options=types.HttpOptions(api_version="v1alpha", base_url=base_url),
+    )
+    now = datetime.datetime.now(datetime.timezone.utc)
+    token = await client.aio.auth_tokens.create(
+        config=types.CreateAuthTokenConfig(
+            uses=uses,
+            expire_time=now + expire_after,
+            new_session_expire_time=now + new_sessions_within,
+        )
+    )
+    if not token.name:
+        raise GeminiLiveError("The token service answered without a token name.")
+    return token.name
