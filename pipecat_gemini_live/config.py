@@ -7,6 +7,7 @@ construction, so a wrong value is an error that names the valid ones, not a 1007
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -105,6 +106,30 @@ class VADSettings:
                     ) from None
 
 
+_LANGUAGE_CODE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def validate_language_code(code: str, what: str = "language") -> str:
+    if not isinstance(code, str) or not _LANGUAGE_CODE.match(code):
+        raise ConfigurationError(
+            f"{what} must be a BCP-47 code such as 'en', 'es-US' or 'hi-IN', got {code!r}."
+        )
+    return code
+
+
+@dataclass(frozen=True)
+class TranslationSettings:
+    """Live speech translation: the model answers by speaking the user's words in
+    ``target_language``. ``echo_target_language=False`` keeps it silent when the user already
+    speaks that language (``True`` repeats it)."""
+
+    target_language: str
+    echo_target_language: bool | None = None
+
+    def __post_init__(self) -> None:
+        validate_language_code(self.target_language, "TranslationSettings.target_language")
+
+
 @dataclass(frozen=True)
 class ContextCompression:
     """Sliding-window context compression; lets sessions outlive the 15-minute audio limit.
@@ -160,6 +185,7 @@ class SessionConfig:
     affective_dialog: bool | None = None
     proactive_audio: bool | None = None
     media_resolution: MediaResolution | None = None
+    translation: TranslationSettings | None = None
     tools: list[dict[str, Any]] = field(default_factory=list)
     non_blocking_tools: frozenset[str] = frozenset()  # "*": every function (catch-all handler)
     extra_setup: dict[str, Any] = field(default_factory=dict)
@@ -173,6 +199,8 @@ class SessionConfig:
         """Raise :class:`ConfigurationError` for anything this model or backend would reject."""
         caps = self.capabilities
         self.voice = validate_voice(self.voice)
+        if self.language is not None:
+            validate_language_code(self.language)
         if self.backend not in caps.backends:
             served = " and ".join(b.value for b in caps.backends)
             raise ConfigurationError(
@@ -215,6 +243,11 @@ class SessionConfig:
                 )
 
     def _validate_thinking(self, caps: ModelCapabilities) -> None:
+        if self.include_thoughts and caps.thinking is Thinking.NONE:
+            raise ConfigurationError(
+                f"Model {caps.model!r} does not think, so it has no thoughts to include. Models "
+                f"that do: {_models_where(lambda m: m.thinking is not Thinking.NONE)}."
+            )
         if self.thinking_budget is not None and caps.thinking is not Thinking.BUDGET:
             raise ConfigurationError(
                 f"Model {caps.model!r} does not take a thinking budget. Models that do: "

@@ -167,6 +167,11 @@ def setup_message(config: SessionConfig, *, resume_handle: str | None = None) ->
         generation["enableAffectiveDialog"] = config.affective_dialog
     if config.media_resolution is not None:
         generation["mediaResolution"] = config.media_resolution.value
+    if config.translation is not None:
+        translation: dict[str, Any] = {"targetLanguageCode": config.translation.target_language}
+        if config.translation.echo_target_language is not None:
+            translation["echoTargetLanguage"] = config.translation.echo_target_language
+        generation["translationConfig"] = translation
 
     setup: dict[str, Any] = {
         "model": model_resource(

@@ -68,6 +68,7 @@ from pipecat_gemini_live.config import (
     MediaResolution,
     SessionConfig,
     ToolResponseScheduling,
+    TranslationSettings,
     TurnCoverage,
     VADSettings,
     VertexSettings,
@@ -139,6 +140,8 @@ class GeminiLiveSettings(LLMSettings):
         thinking_budget / thinking_level: thinking, for the models that take it.
         affective_dialog / proactive_audio: for the models that support them.
         media_resolution: resolution of images sent to the model.
+        translation: ``TranslationSettings(target_language="es")`` for live speech translation.
+        include_thoughts: ask thinking models for thought summaries (``LLMThought*Frame``s).
     """
 
     voice: str | NotGiven = field(default_factory=lambda: NOT_GIVEN)
@@ -156,6 +159,8 @@ class GeminiLiveSettings(LLMSettings):
     affective_dialog: bool | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
     proactive_audio: bool | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
     media_resolution: MediaResolution | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    translation: TranslationSettings | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
+    include_thoughts: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
 
 
 def resolve_api_key(api_key: str | None) -> str:
@@ -267,6 +272,8 @@ class GeminiLiveService(LLMService):
             affective_dialog=None,
             proactive_audio=None,
             media_resolution=None,
+            translation=None,
+            include_thoughts=False,
         )
         if settings is not None:
             defaults.apply_update(settings)
@@ -364,6 +371,8 @@ class GeminiLiveService(LLMService):
             affective_dialog=_given(s.affective_dialog),
             proactive_audio=_given(s.proactive_audio),
             media_resolution=_given(s.media_resolution),
+            translation=_given(s.translation),
+            include_thoughts=bool(_given(s.include_thoughts, False)),
             tools=self._tools,
             non_blocking_tools=self._non_blocking_tools(),
         )

@@ -181,6 +181,7 @@ class Reply:
     delay: float = 0.0
     duplicate_tool_call: bool = False
     grounding: dict[str, Any] | None = None  # sent as serverContent.groundingMetadata
+    thought: str | None = None  # a thought summary, sent when the client asks for them
 
 
 @dataclass(frozen=True)

@@ -607,6 +607,10 @@ class LiveEmulator:
                 await self._send(
                     session, wire.server_content(inputTranscription={"text": " " + piece})
                 )
+        thinking = (session.setup.get("generation_config") or {}).get("thinking_config") or {}
+        if reply.thought and thinking.get("include_thoughts"):
+            part = {"text": reply.thought, "thought": True}
+            await self._send(session, wire.server_content(modelTurn={"parts": [part]}))
         spoken_seconds = await self._speak(session, reply.text, record)
         if reply.grounding is not None:  # Google Search results the answer rests on
             await self._send(session, wire.server_content(groundingMetadata=reply.grounding))
