@@ -33,6 +33,16 @@ class ModelText:
 
 
 @dataclass(frozen=True)
+class CodeExecution:
+    """Code the model ran with the code-execution tool (``code``), or its result (``output``)."""
+
+    language: str = ""
+    code: str = ""
+    outcome: str = ""
+    output: str = ""
+
+
+@dataclass(frozen=True)
 class InputTranscript:
     """A piece of the transcript of what the user said (pieces arrive word by word)."""
 
@@ -143,6 +153,7 @@ ServerEvent = (
     SetupComplete
     | AudioChunk
     | ModelText
+    | CodeExecution
     | InputTranscript
     | OutputTranscript
     | Interrupted

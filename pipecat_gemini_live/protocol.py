@@ -20,6 +20,7 @@ from pipecat_gemini_live.config import SessionConfig
 from pipecat_gemini_live.errors import ConfigurationError, ProtocolError
 from pipecat_gemini_live.events import (
     AudioChunk,
+    CodeExecution,
     FunctionCall,
     GenerationComplete,
     GoAway,
@@ -440,6 +441,18 @@ def _server_content_events(content: dict[str, Any]) -> list[ServerEvent]:
             text = read("text")
             if text:
                 events.append(ModelText(text, thought=bool(read("thought"))))
+            if (code := read("executableCode")) is not None:
+                code_read = _getter(code)
+                language = str(code_read("language") or "")
+                events.append(CodeExecution(language=language, code=str(code_read("code") or "")))
+            if (result := read("codeExecutionResult")) is not None:
+                result_read = _getter(result)
+                events.append(
+                    CodeExecution(
+                        outcome=str(result_read("outcome") or ""),
+                        output=str(result_read("output") or ""),
+                    )
+                )
     if (transcript := get("outputTranscription")) is not None:
         read = _getter(transcript)
         if read("text") or read("finished"):

@@ -76,6 +76,7 @@ from pipecat_gemini_live.config import (
 from pipecat_gemini_live.errors import ConfigurationError
 from pipecat_gemini_live.events import (
     AudioChunk,
+    CodeExecution,
     FunctionCall,
     GenerationComplete,
     GoAway,
@@ -769,6 +770,12 @@ class GeminiLiveService(LLMService):
             await self._apply(self._turns.on_voice_activity(event.started))
         elif isinstance(event, (ResumptionUpdate, GoAway, SetupComplete)):
             pass  # the session acts on these
+        elif isinstance(event, CodeExecution):
+            # Spoken about by the model itself; kept in the log so nothing is dropped unseen.
+            if event.code:
+                logger.info(f"{self}: the model ran {event.language or 'code'}:\n{event.code}")
+            else:
+                logger.info(f"{self}: code execution {event.outcome}: {event.output}")
         elif isinstance(event, GroundingMetadata):
             self._grounding = event.data  # the latest is the fullest; sent with the turn
         elif isinstance(event, UnknownMessage):

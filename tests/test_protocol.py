@@ -16,6 +16,7 @@ from pipecat_gemini_live.config import (
 from pipecat_gemini_live.errors import ConfigurationError, ProtocolError
 from pipecat_gemini_live.events import (
     AudioChunk,
+    CodeExecution,
     GenerationComplete,
     GoAway,
     InputTranscript,
@@ -196,3 +197,19 @@ def test_unknown_and_malformed_messages_are_reported_not_dropped():
         protocol.parse_server_message(b"{nope")
     with pytest.raises(ProtocolError, match="not an object"):
         protocol.parse_server_message("[1, 2]")
+
+
+def test_code_execution_parts_are_events_not_dropped():
+    message = {
+        "serverContent": {
+            "modelTurn": {
+                "parts": [
+                    {"executableCode": {"language": "PYTHON", "code": "print(2 + 2)"}},
+                    {"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "4\n"}},
+                ]
+            }
+        }
+    }
+    events = protocol.parse_server_message(json.dumps(message))
+    assert CodeExecution(language="PYTHON", code="print(2 + 2)") in events
+    assert CodeExecution(outcome="OUTCOME_OK", output="4\n") in events
