@@ -1,0 +1,145 @@
+"""Voice plus vision: a screen share streamed to Gemini Live while the user asks about it.
+
+Offline by default: a synthetic 1280x720 "screen" (a slide whose clock ticks) is captured at
+15 fps as ``InputImageRawFrame``s, the spoken question streams in beside it, and the bundled
+emulator stands in for the model and reports the images it received. With ``GOOGLE_API_KEY``
+the same pipeline talks to Google.
+
+    python examples/video_screen_share.py [--seconds 6] [--fps 15]
+
+The service does not forward 15 fps: it sends about one image a second while the user speaks and
+one every few seconds otherwise, scaled to 768 px and JPEG-encoded in a thread (see
+``VideoSettings``), which is what the model uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+from pipecat.frames.frames import EndFrame, InputAudioRawFrame, InputImageRawFrame
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
+from pipecat.workers.runner import WorkerRunner
+
+sys.path.insert(0, str(Path(__file__).parent))
+from quickstart import DEFAULT_QUESTION, RecordingSpeaker
+
+from pipecat_gemini_live import GeminiLiveService, VideoSettings
+from pipecat_gemini_live.audio import read_wav
+
+QUESTION = "What's on my screen right now?"
+
+
+def screen_frame(width: int, height: int, second: float) -> InputImageRawFrame:
+    """A slide with a title and a ticking clock, as raw RGB (what a capture gives)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (width, height), (24, 32, 64))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((60, 60, width - 60, 200), fill=(240, 240, 240))
+    draw.text((90, 110), "Quarterly plan: ship the voice bot", fill=(10, 10, 10))
+    draw.text((90, 260), f"elapsed {second:5.1f} s", fill=(250, 220, 90))
+    return InputImageRawFrame(image=image.tobytes(), size=(width, height), format="RGB")
+
+
+@contextlib.asynccontextmanager
+async def live_endpoint() -> AsyncIterator[tuple[dict[str, Any], Any]]:
+    """Google with GOOGLE_API_KEY; otherwise the emulator (also returned, to read its record)."""
+    if os.environ.get("GOOGLE_API_KEY"):
+        yield {}, None
+        return
+    from pipecat_gemini_live.emulator import LiveEmulator, Reply, ScriptedResponder
+
+    reply = Reply(
+        input_transcript=QUESTION,
+        text="A slide titled quarterly plan: ship the voice bot, with a clock counting up.",
+    )
+    async with LiveEmulator(
+        api_key="emulator-key", responder=ScriptedResponder([reply]), pace=1.0
+    ) as emulator:
+        print(f"No GOOGLE_API_KEY: the bundled emulator plays the model at {emulator.base_url}")
+        yield {"api_key": "emulator-key", "base_url": emulator.base_url}, emulator
+
+
+async def run(seconds: float = 6.0, fps: float = 15.0, question: Path = DEFAULT_QUESTION) -> dict:
+    """Stream the screen and the question together; returns what was sent and received."""
+    pcm, rate, channels = read_wav(question)
+    async with live_endpoint() as (endpoint, emulator):
+        llm = GeminiLiveService(
+            system_instruction="You can see the user's screen. Describe it briefly when asked.",
+            video=VideoSettings(speaking_fps=1.0, idle_fps=0.5),
+            **endpoint,
+        )
+        context = LLMContext()
+        pair = LLMContextAggregatorPair(context)
+        speaker = RecordingSpeaker()
+        pipeline = Pipeline([pair.user(), llm, speaker, pair.assistant()])
+        worker = PipelineWorker(
+            pipeline,
+            params=PipelineParams(audio_in_sample_rate=rate, audio_out_sample_rate=24000),
+            idle_timeout_secs=None,
+            enable_rtvi=False,
+        )
+        runner = WorkerRunner(handle_sigint=False)
+        await runner.add_workers(worker)
+        task = asyncio.create_task(runner.run())
+
+        frame_bytes = 2 * channels * rate // 50  # 20 ms of audio per tick
+        audio = bytes(frame_bytes * 50) + pcm  # 1 s of screen before the question
+        audio += bytes(frame_bytes * max(0, int(seconds * 50) - len(audio) // frame_bytes))
+        started, frames_sent, next_frame = time.monotonic(), 0, 0.0
+        for offset in range(0, len(audio), frame_bytes):
+            now = time.monotonic() - started
+            if now >= next_frame:
+                await worker.queue_frame(screen_frame(1280, 720, now))
+                frames_sent, next_frame = frames_sent + 1, next_frame + 1 / fps
+            chunk = audio[offset : offset + frame_bytes]
+            await worker.queue_frame(InputAudioRawFrame(chunk, rate, channels))
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(1.5)  # the end of the reply
+        await worker.queue_frame(EndFrame())
+        await task
+        received = emulator.sessions[0].video_frame_sizes if emulator and emulator.sessions else []
+    reply = " ".join(
+        str(m.get("content")) for m in context.get_messages() if m.get("role") == "assistant"
+    )
+    return {
+        "frames_captured": frames_sent,
+        "images_received": len(received),
+        "image_sizes": sorted(set(received)),
+        "reply": reply,
+        "reply_seconds": len(speaker.recording) / 2 / speaker.recording_rate,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--fps", type=float, default=15.0)
+    parser.add_argument("--verbose", action="store_true", help="show Pipecat's logs")
+    args = parser.parse_args()
+    if not args.verbose:
+        logger.remove()
+        logger.add(sys.stderr, level="WARNING")
+    result = asyncio.run(run(args.seconds, args.fps))
+    print(f"screen frames captured: {result['frames_captured']} at {args.fps:g} fps")
+    if result["image_sizes"]:
+        sizes = ", ".join(f"{w}x{h}" for w, h in result["image_sizes"])
+        print(f"images the model received: {result['images_received']} ({sizes})")
+    print(f"bot: {result['reply']}  ({result['reply_seconds']:.1f} s of audio)")
+    return 0 if result["reply"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
