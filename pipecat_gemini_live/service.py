@@ -1047,7 +1047,19 @@ class GeminiLiveService(LLMService):
             scheduling=scheduling,
             will_continue=will_continue,
         )
-        await self._send(protocol.tool_response([item]))
+        try:
+            message = protocol.tool_response([item])
+        except (TypeError, ValueError) as error:
+            # A result JSON cannot hold (a datetime, a set, an object): the model must still
+            # get an answer, or it waits for this call forever.
+            await self.push_error(
+                error_msg=f"{self}: the result of tool {name!r} cannot be sent to the model "
+                f"({error}). Return only JSON values (dict, list, str, int, float, bool, None); "
+                "the model was told the call failed."
+            )
+            item["response"] = {"error": f"{name} returned a result that could not be encoded."}
+            message = protocol.tool_response([item])
+        await self._send(message)
 
     def _is_async_call(self, name: str) -> bool:
         return self._config.async_tools and (
