@@ -28,4 +28,4 @@ class ConnectionClosed(GeminiLiveError):
         self.retryable = retryable
         self.hint = hint
         text = f"Gemini Live closed the connection ({code}): {reason or 'no reason given'}"
-        super().__init__(f"{text}. {hint}" if hint else text)
+        super().__init__(f"{text.rstrip('.')}. {hint}" if hint else text)

@@ -201,10 +201,15 @@ _POLICY_HINTS = (
 )
 
 
+# Worded without "key: ..." or "key=...": Pipecat redacts anything that looks like a credential.
+_KEY_HINT = "Check the API key you passed as api_key, or set GOOGLE_API_KEY (or GEMINI_API_KEY)."
+
+
 def classify_close(code: int, reason: str) -> ConnectionClosed:
     """Turn a close code into an error that says whether to retry and what it likely means."""
     if code in _FATAL_CODES:
-        return ConnectionClosed(code, reason, retryable=False, hint=_FATAL_CODES[code])
+        hint = _KEY_HINT if "api key" in reason.lower() else _FATAL_CODES[code]
+        return ConnectionClosed(code, reason, retryable=False, hint=hint)
     if code == 1008:
         hint = next((h for key, h in _POLICY_HINTS if key in reason.lower()), "")
         # A lost handle is recoverable: start a fresh session and re-seed it.
@@ -448,8 +453,19 @@ class LiveSession:
                 if "session not found" in error.reason.lower():
                     self.conversation.handle = None
                 failures = failures + 1 if not self._had_traffic else 1
-                if not error.retryable or failures > self._retry.max_attempts:
+                if not error.retryable:
                     await self._fail(error)
+                    return
+                if failures > self._retry.max_attempts:
+                    gave_up = f"Gave up after {failures} attempts in a row."
+                    await self._fail(
+                        ConnectionClosed(
+                            error.code,
+                            error.reason,
+                            retryable=False,
+                            hint=f"{gave_up} {error.hint}".strip(),
+                        )
+                    )
                     return
                 delay = self._retry.delay(failures, self._rng)
                 self.phase = Phase.RECONNECTING
@@ -535,7 +551,10 @@ class LiveSession:
             ) from None
         except (OSError, asyncio.TimeoutError, websockets.exceptions.InvalidHandshake) as error:
             raise ConnectionClosed(
-                1006, f"could not connect to {self._safe_url()}: {error}", retryable=True
+                1006,
+                f"could not connect to {self._safe_url()}: {error}",
+                retryable=True,
+                hint="Check base_url, and that this machine can reach it.",
             ) from None
 
     async def _receive_setup(self, ws: ClientConnection) -> list[ServerEvent]:
