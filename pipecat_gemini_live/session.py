@@ -247,6 +247,8 @@ class LiveSession:
         open_timeout: float = 10.0,
         go_away_margin: float = 5.0,
         seed: int | None = None,
+        ping_interval: float | None = 30.0,
+        ping_timeout: float | None = 60.0,
     ) -> None:
         self._url = url
         self._headers = headers
@@ -257,6 +259,8 @@ class LiveSession:
         self._open_timeout = open_timeout
         self._go_away_margin = go_away_margin
         self._rng = random.Random(seed)
+        self._ping_interval = ping_interval
+        self._ping_timeout = ping_timeout
 
         self.phase = Phase.IDLE
         self.conversation = ConversationState()
@@ -535,9 +539,11 @@ class LiveSession:
                 open_timeout=self._open_timeout,
                 max_size=None,
                 compression=None,
-                # Gemini's pongs can take 8-30 s; a 20 s ping timeout kills live connections.
-                ping_interval=30,
-                ping_timeout=None,
+                # A connection whose path silently died (no FIN, no RST) is only noticed by
+                # keepalive. Gemini's pongs can take 8-30 s, so the timeout is generous: a 20 s
+                # one kills live connections, and none at all lets a dead one hang the call.
+                ping_interval=self._ping_interval,
+                ping_timeout=self._ping_timeout,
                 proxy=None,
                 user_agent_header="pipecat-gemini-live",
             )

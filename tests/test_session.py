@@ -327,3 +327,24 @@ async def test_a_call_pending_when_the_conversation_is_lost_is_cancelled_not_ans
             await emu.wait_until(lambda: len(emu.sessions) == 2, 5)
             await bot.wait_for(lambda: outcome == ["cancelled"], 5)
         assert all(not s.tool_responses for s in emu.sessions)
+
+
+async def test_a_connection_that_silently_dies_is_noticed_by_keepalive_and_resumed():
+    async with LiveEmulator() as emu:
+        recorder = Recorder()
+        session = make_session(
+            emu,
+            recorder,
+            ping_interval=0.1,
+            ping_timeout=0.3,
+            retry=RetryPolicy(max_attempts=20, initial_delay=0.05, max_delay=0.1),
+        )
+        await session.start()
+        await session.wait_ready(5)
+        await emu.wait_until(lambda: session.handle is not None)
+        emu.stall(1.0, hard=True)  # not a byte, not a pong: only keepalive can tell
+        await emu.wait_until(lambda: recorder.of(Disconnected), 5)
+        await emu.wait_until(lambda: len(recorder.of(Connected)) == 2, 5)
+        assert recorder.of(Connected)[1].resumed and len(emu.sessions) == 1
+        assert not recorder.of(Failed)
+        await session.close()

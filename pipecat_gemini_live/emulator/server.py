@@ -142,6 +142,11 @@ class EmulatedSession:
         )
 
 
+def _resume_reading(transport: Any) -> None:
+    if not transport.is_closing():
+        transport.resume_reading()
+
+
 class LiveEmulator:
     """A Live API server for tests, demos and offline development. See the module docstring."""
 
@@ -305,11 +310,21 @@ class LiveEmulator:
                 target.connection_log[-1].ended_by = "reset"
                 target.ws.transport.abort()
 
-    def stall(self, seconds: float, session: EmulatedSession | None = None) -> None:
+    def stall(
+        self, seconds: float, session: EmulatedSession | None = None, *, hard: bool = False
+    ) -> None:
         """The socket stays open but nothing moves: client messages wait unread and server
-        messages wait unsent for ``seconds``; then both carry on, in order, with nothing lost."""
+        messages wait unsent for ``seconds``; then both carry on, in order, with nothing lost.
+
+        ``hard``: not even the WebSocket layer answers (no pongs, the socket is not read), as
+        when the network path silently dies; a client can only notice by its keepalive."""
+        loop = asyncio.get_running_loop()
         for target in self._targets(session):
             target.stalled_until = time.monotonic() + seconds
+            if hard and target.ws is not None:
+                transport = target.ws.transport
+                transport.pause_reading()
+                loop.call_later(seconds, _resume_reading, transport)
 
     def expire_handles(self, session: EmulatedSession | None = None) -> None:
         """The server forgets the conversation (handles last 2 h after a session ends): a resume
