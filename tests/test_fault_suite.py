@@ -269,22 +269,17 @@ class Call:
 
         # The conversation goes on: the next turn is answered in full.
         follow_up = self.words(f"Follow {tally.trials}", 1)
+        expected = synthesize(follow_up)[0]
         self.script.queue.append(Reply(text=follow_up))
-        log_start = len(self.bot.tail.seen)
-        ended_before = self.replies_ended()
         await self.say(0.3)
         try:
-            await self.bot.wait_for(lambda: self.replies_ended() > ended_before, WAIT)
-            await self.settle()
-        except (AssertionError, TimeoutError):
-            problems.append("no reply to the turn after the fault")
-        heard = b"".join(
-            s.frame.audio
-            for s in self.bot.tail.seen[log_start:]
-            if isinstance(s.frame, TTSAudioRawFrame)
-        )
-        if heard != synthesize(follow_up)[0]:
+            # Replies reach the end of the pipeline in order, each bracketed (the frames of an
+            # earlier, cut reply may still be on their way): the last whole one must be this.
+            await self.bot.wait_for(lambda: self.last_reply_audio() == expected, WAIT)
+        except AssertionError:
+            heard = self.last_reply_audio()
             problems.append(f"the reply after the fault was {len(heard)} bytes, not whole")
+        await self.settle()
 
         problems += self.check_input(tally)
         problems += self.check_audio_by_connection()
@@ -300,6 +295,27 @@ class Call:
 
     def replies_ended(self) -> int:
         return len(self.bot.tail.frames(LLMFullResponseEndFrame))
+
+    def last_reply_audio(self) -> bytes:
+        """The audio of the last reply that has ended at the end of the pipeline."""
+        seen = self.bot.tail.seen
+        end = next(
+            (
+                i
+                for i in range(len(seen) - 1, -1, -1)
+                if isinstance(seen[i].frame, LLMFullResponseEndFrame)
+            ),
+            None,
+        )
+        if end is None:
+            return b""
+        start = next(
+            (i for i in range(end, -1, -1) if isinstance(seen[i].frame, LLMFullResponseStartFrame)),
+            0,
+        )
+        return b"".join(
+            s.frame.audio for s in seen[start:end] if isinstance(s.frame, TTSAudioRawFrame)
+        )
 
     # ------------------------------------------------------------------ checks
 
@@ -336,7 +352,7 @@ class Call:
     def check_audio_by_connection(self) -> list[str]:
         """Reply audio between two markers is what the server sent on that connection."""
         delivered: dict[int, bytearray] = {}
-        current = 0
+        current = 0  # the last marker seen: every frame of older connections is through
         for seen in self.bot.tail.seen:
             if isinstance(seen.frame, ConnectionMarker):
                 current = seen.frame.number
@@ -345,7 +361,8 @@ class Call:
         log = self.emu.sessions[0].connection_log
         stats = self.session.connection_stats
         problems = []
-        while self.checked_connections < len(log) - 1:  # finished connections only
+        # Only connections that are over and whose frames have all reached the end.
+        while self.checked_connections + 1 < min(len(log), current):
             record = log[self.checked_connections]
             client_end = stats[self.checked_connections].ended_by
             self.checked_connections += 1

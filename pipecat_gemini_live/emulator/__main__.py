@@ -1,4 +1,8 @@
-"""``python -m pipecat_gemini_live.emulator --port 8765``: run the emulator until Ctrl-C."""
+"""``python -m pipecat_gemini_live.emulator --port 8765``: run the emulator until Ctrl-C.
+
+``--speech`` makes it audible: it recognises what the user says and answers in a real voice
+(needs ``pip install "pipecat-gemini-live[speech]"``; see ``emulator/speech.py``).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,26 @@ import argparse
 import asyncio
 import contextlib
 
+from pipecat_gemini_live.emulator.behaviour import Responder
 from pipecat_gemini_live.emulator.server import LiveEmulator
 
 
+def speaking_responder(voice: str) -> Responder:
+    """The audible responder, loaded before the first client connects."""
+    from pipecat_gemini_live.emulator.speech import SpeakingResponder
+
+    responder = SpeakingResponder(voice=voice)
+    responder.warm_up()
+    print(
+        f"Speech mode: Whisper tiny.en hears, the {responder.voice_name} voice speaks", flush=True
+    )
+    return responder
+
+
 async def serve(args: argparse.Namespace) -> None:
+    responder = speaking_responder(args.voice) if args.speech else None
     emulator = LiveEmulator(
+        responder=responder,
         api_key=None if args.any_key else args.api_key,
         tls=args.tls,
         host=args.host,
@@ -42,8 +61,26 @@ def main() -> None:
     parser.add_argument(
         "--connection-lifetime", type=float, default=None, help="seconds per connection"
     )
+    parser.add_argument(
+        "--speech",
+        action="store_true",
+        help="hear the user's words and answer aloud (needs the 'speech' extra)",
+    )
+    parser.add_argument(
+        "--voice",
+        default="auto",
+        choices=["auto", "piper", "espeak-ng", "tones"],
+        help="with --speech: auto = piper if installed, else espeak-ng, else tones",
+    )
+    args = parser.parse_args()
+    if args.speech:
+        from pipecat_gemini_live.emulator.speech import missing_speech_extra
+
+        problem = missing_speech_extra()
+        if problem:
+            parser.error(problem)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(parser.parse_args()))
+        asyncio.run(serve(args))
 
 
 if __name__ == "__main__":

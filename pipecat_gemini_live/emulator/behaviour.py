@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -111,11 +113,53 @@ class EnergyVad:
         return False
 
 
+class TurnAudio:
+    """The audio of the user's current turn, for responders that listen to the words.
+
+    Between turns only a short pre-roll is kept (the VAD fires after some speech, and the first
+    syllable must not be lost); during a turn at most ``max_seconds`` (the rest is not heard).
+    So memory stays bounded however long a session runs.
+    """
+
+    def __init__(self, max_seconds: float = 60.0, preroll_seconds: float = 0.5) -> None:
+        self.max_seconds = max_seconds
+        self.preroll_seconds = preroll_seconds
+        self.rate = 16000
+        self._chunks: deque[bytes] = deque()
+        self._bytes = 0
+
+    def add(self, pcm: bytes, rate: int, *, in_turn: bool) -> None:
+        """``in_turn``: the user is speaking (keep it all); else keep only the pre-roll."""
+        if rate != self.rate:  # a new input format starts a new buffer
+            self.clear()
+            self.rate = rate
+        limit = 2 * rate * (self.max_seconds if in_turn else self.preroll_seconds)
+        if in_turn and self._bytes + len(pcm) > limit:
+            return
+        self._chunks.append(bytes(pcm))
+        self._bytes += len(pcm)
+        while self._bytes > limit and len(self._chunks) > 1:
+            self._bytes -= len(self._chunks.popleft())
+
+    def take(self) -> bytes:
+        """The turn's audio (PCM16 at ``rate``); the buffer starts afresh."""
+        audio = b"".join(self._chunks)
+        self.clear()
+        return audio
+
+    def clear(self) -> None:
+        self._chunks.clear()
+        self._bytes = 0
+
+
 # ----------------------------------------------------------------------------- voice
 
 
+Speech = tuple[bytes, list[tuple[str, int]]]  # 24 kHz mono PCM16, [(word, first byte offset)]
+
+
 class Synthesizer(Protocol):
-    def __call__(self, text: str) -> tuple[bytes, list[tuple[str, int]]]:
+    def __call__(self, text: str) -> Speech:
         """Text -> (24 kHz mono PCM16, [(word, first byte offset)])."""
         ...
 
@@ -171,30 +215,43 @@ class Reply:
     ``text`` is spoken first; then ``tool_calls`` go out in one ``toolCall`` message; once every
     call is answered, ``after_tool`` is spoken. ``cancel_tool_calls_after`` sends a
     ``toolCallCancellation`` if the calls are still unanswered after that many seconds.
+    ``after_tool`` may be a function of the function responses (``[{"id", "name",
+    "response"}]``), so a responder can speak the result. ``audio`` is ``text`` already spoken
+    by a real voice; without it the tone voice (:func:`synthesize`) speaks it.
     """
 
     text: str = ""
     input_transcript: str | None = None
     tool_calls: list[ToolCallSpec] = field(default_factory=list)
-    after_tool: Reply | None = None
+    after_tool: Reply | AfterTool | None = None
     cancel_tool_calls_after: float | None = None
     delay: float = 0.0
     duplicate_tool_call: bool = False
     grounding: dict[str, Any] | None = None  # sent as serverContent.groundingMetadata
     thought: str | None = None  # a thought summary, sent when the client asks for them
+    audio: Speech | None = None
+
+
+AfterTool = Callable[[list[dict[str, Any]]], "Reply | Awaitable[Reply]"]
 
 
 @dataclass(frozen=True)
 class UserTurn:
-    """What the emulated model heard: speech (with its length), text, or a content turn."""
+    """What the emulated model heard: speech (with its length and, for responders that listen,
+    its audio: PCM16 at ``audio_rate``), text, or a content turn."""
 
     kind: str  # "speech" | "text" | "content" | "tool_result" (an async result spoken)
     speech_seconds: float = 0.0
     text: str = ""
+    audio: bytes = field(default=b"", repr=False)
+    audio_rate: int = 16000
 
 
 class Responder(Protocol):
-    def reply(self, turn: UserTurn, setup: dict[str, Any]) -> Reply: ...
+    """Decides the reply to a turn. It may return an awaitable (a responder that recognises
+    speech takes a while); the server awaits it in the reply task, so barge-in cancels it."""
+
+    def reply(self, turn: UserTurn, setup: dict[str, Any]) -> Reply | Awaitable[Reply]: ...
 
 
 class DefaultResponder:
@@ -216,7 +273,7 @@ class ScriptedResponder:
         self._next = itertools.count()
         self._default = default or DefaultResponder()
 
-    def reply(self, turn: UserTurn, setup: dict[str, Any]) -> Reply:
+    def reply(self, turn: UserTurn, setup: dict[str, Any]) -> Reply | Awaitable[Reply]:
         index = next(self._next)
         if index < len(self._replies):
             return self._replies[index]

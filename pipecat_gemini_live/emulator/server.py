@@ -25,8 +25,8 @@ import itertools
 import ssl
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,8 @@ from pipecat_gemini_live.emulator.behaviour import (
     EnergyVad,
     Reply,
     Responder,
+    Speech,
+    TurnAudio,
     UserTurn,
     VadSettings,
     placeholder_transcript,
@@ -123,6 +125,7 @@ class EmulatedSession:
     manual_speech_seconds: float = 0.0
     manual_speaking: bool = False
     stalled_until: float = 0.0
+    turn_audio: TurnAudio = field(default_factory=TurnAudio, repr=False)
     _counter: Any = field(default_factory=lambda: itertools.count(1), repr=False)
 
     def next_id(self, kind: str) -> str:
@@ -550,6 +553,7 @@ class LiveEmulator:
         if realtime.get("activity_start") is not None:
             session.activity_events.append("start")
             session.manual_speaking, session.manual_speech_seconds = True, 0.0
+            session.turn_audio.clear()  # the turn's audio starts here, without a pre-roll
             await self._user_started(session)
         if realtime.get("activity_end") is not None:
             session.activity_events.append("end")
@@ -566,6 +570,8 @@ class LiveEmulator:
         vad = session.vad
         if vad is None:
             return
+        speaking = session.manual_speaking if vad.settings.disabled else vad.speaking
+        session.turn_audio.add(pcm, rate, in_turn=speaking)
         if vad.settings.disabled:
             if session.manual_speaking:
                 session.manual_speech_seconds += len(pcm) / 2 / rate
@@ -597,6 +603,9 @@ class LiveEmulator:
         await self._send(session, wire.server_content(turnComplete=True))
 
     async def _user_turn_ended(self, session: EmulatedSession, turn: UserTurn) -> None:
+        if turn.kind == "speech":  # what was said, for responders that listen to the words
+            heard = session.turn_audio
+            turn = replace(turn, audio=heard.take(), audio_rate=heard.rate)
         if session.reply_task is not None and not session.reply_task.done():
             if (session.setup.get("realtime_input_config") or {}).get(
                 "activity_handling"
@@ -604,9 +613,15 @@ class LiveEmulator:
                 return
             await self._user_started(session)
         reply = self.responder.reply(turn, session.setup)
+        if not isinstance(reply, Reply):  # decided asynchronously: starts now, awaited below
+            reply = asyncio.ensure_future(reply)
         session.reply_task = asyncio.create_task(self._reply(session, turn, reply))
 
-    async def _reply(self, session: EmulatedSession, turn: UserTurn, reply: Reply) -> None:
+    async def _reply(
+        self, session: EmulatedSession, turn: UserTurn, reply: Reply | Awaitable[Reply]
+    ) -> None:
+        if not isinstance(reply, Reply):  # barge-in while the responder thinks cancels it
+            reply = await reply
         record: dict[str, Any] = {"kind": turn.kind, "reply": reply.text, "audio_bytes_sent": 0}
         session.turns.append(record)
         if reply.delay:
@@ -626,7 +641,7 @@ class LiveEmulator:
         if reply.thought and thinking.get("include_thoughts"):
             part = {"text": reply.thought, "thought": True}
             await self._send(session, wire.server_content(modelTurn={"parts": [part]}))
-        spoken_seconds = await self._speak(session, reply.text, record)
+        spoken_seconds = await self._speak(session, reply.text, record, speech=reply.audio)
         if reply.grounding is not None:  # Google Search results the answer rests on
             await self._send(session, wire.server_content(groundingMetadata=reply.grounding))
         if reply.tool_calls:
@@ -634,21 +649,31 @@ class LiveEmulator:
             if not answered:
                 await self._finish_turn(session, turn, spoken_seconds, generation_complete=False)
                 return
-            if reply.after_tool is not None:
+            after = reply.after_tool
+            if after is not None and not isinstance(after, Reply):  # built from the results
+                calls = session.tool_calls_sent[-len(reply.tool_calls) :]
+                made = after([r[-1] for c in calls if (r := session.tool_responses.get(c["id"]))])
+                after = made if isinstance(made, Reply) else await made
+            if after is not None:
                 spoken_seconds += await self._speak(
-                    session, reply.after_tool.text, record, continuing=bool(reply.text)
+                    session, after.text, record, continuing=bool(reply.text), speech=after.audio
                 )
-                record["reply"] = f"{reply.text} {reply.after_tool.text}".strip()
+                record["reply"] = f"{reply.text} {after.text}".strip()
         await self._finish_turn(session, turn, spoken_seconds, generation_complete=True)
 
     async def _speak(
-        self, session: EmulatedSession, text: str, record: dict[str, Any], continuing: bool = False
+        self,
+        session: EmulatedSession,
+        text: str,
+        record: dict[str, Any],
+        continuing: bool = False,
+        speech: Speech | None = None,
     ) -> float:
         """``continuing``: more of a reply already under way (its transcript starts with a
-        space, as Google's transcription chunks do)."""
+        space, as Google's transcription chunks do). ``speech``: ``text`` in a real voice."""
         if not text:
             return 0.0
-        audio, words = synthesize(text)
+        audio, words = speech if speech is not None else synthesize(text)
         chunk = OUTPUT_RATE * 2 * self.output_chunk_ms // 1000
         text_mode = (session.setup.get("generation_config") or {}).get("response_modalities") == [
             "TEXT"
