@@ -1,6 +1,7 @@
-"""Seeded, randomized fault injection: one real Pipecat call per fault kind (goAway, a 1011 close,
-a TCP reset, a stall), faults at random points of it (idle, while the user speaks, mid-reply,
-mid-tool-call; each point gets its share), and after each the same checks.
+"""Seeded, randomized fault injection: one real Pipecat call per fault kind (goAway, a 1011
+close, a drop without a close frame (1006), a TCP reset, a stall), faults at random points of it
+(idle, while the user speaks, mid-reply, mid-tool-call; each point gets its share), and after
+each the same checks.
 
 What each trial asserts, and why that and not more:
 
@@ -8,17 +9,18 @@ What each trial asserts, and why that and not more:
 - input audio: the session layer loses nothing. Everything the pipeline sent was written to
   some connection of the one logical session, in order. For a planned switch (goAway), a stall
   and a server close frame (1011), the server read every byte: received == sent, exactly.
-  For an abrupt drop (TCP reset) bytes already written to the dead socket can be lost in flight
-  (the Live API acknowledges nothing, so there is nothing to re-send from); then, per connection,
-  received <= written, the shortfall only on the connection that was reset, and never a byte
-  twice. The table shows how many bytes that was;
+  For an abrupt drop (no close frame: FIN or RST) bytes already written to the dead socket can
+  be lost in flight (the Live API acknowledges nothing, so there is nothing to re-send from);
+  then, per connection, received <= written, the shortfall only on the connection that dropped,
+  and never a byte twice. The table shows how many bytes that was;
 - tool calls: a call pending across the fault is run once and answered once, on the same
   logical session (the resumed connection if it switched);
 - no stale audio: the reply audio the pipeline got between two connections' ``Connected``
-  events is what the server sent on that connection, in order (all of it, or for a reset a
-  prefix), so nothing of an old connection arrives after a switch; and every reply is
-  bracketed (``LLMFullResponseStartFrame`` ... ``LLMFullResponseEndFrame``) so the context
-  aggregators close each turn even when a fault cut it.
+  events is what the server sent on that connection, in order (all of it, or a prefix when the
+  connection dropped or the goAway deadline cut the reply), so nothing of an old connection
+  arrives after a switch; and every reply is bracketed (``LLMFullResponseStartFrame`` ...
+  ``LLMFullResponseEndFrame``) so the context aggregators close each turn even when a fault
+  cut it.
 
 Set ``GEMINI_LIVE_FAULT_SEED`` to replay a run; the seed is printed with the table.
 """
@@ -50,12 +52,14 @@ from tests.pipeline_kit import Bot, running_bot, silence, speech
 
 SEED = int(os.environ.get("GEMINI_LIVE_FAULT_SEED", "20260611"))
 TRIALS = int(os.environ.get("GEMINI_LIVE_FAULT_TRIALS", "12"))
-ALL_KINDS = ("go_away", "close_1011", "reset", "stall")
+ALL_KINDS = ("go_away", "close_1011", "drop_1006", "reset", "stall")
 KINDS = tuple(os.environ.get("GEMINI_LIVE_FAULT_KINDS", ",".join(ALL_KINDS)).split(","))
 POINTS = ("idle", "mid_speech", "mid_reply", "mid_tool_call")
 PACE = 8.0  # replies at 8x real time: long enough to be cut, short enough to keep this fast
 CHUNK = 1600  # 50 ms of 16 kHz mono PCM16: what the service puts in each audio message
 WAIT = 8.0  # a bound on every wait, far above what any step takes
+ABRUPT = ("drop_1006", "reset")  # faults with no close frame: bytes in flight can be lost
+ABRUPT_ENDS = ("drop", "reset")  # how the emulator records those connections' ends
 
 
 @dataclass
@@ -186,6 +190,9 @@ class Call:
         if self.kind == "close_1011":
             await self.emu.close(1011, "Internal error occurred.", session=target)
             return "close 1011"
+        if self.kind == "drop_1006":
+            await self.emu.drop(session=target)
+            return "drop without a close frame"
         if self.kind == "reset":
             await self.emu.reset(session=target)
             return "reset"
@@ -248,7 +255,7 @@ class Call:
         note = await self.inject(point)
         if point == "mid_tool_call":
             await asyncio.sleep(self.rng.uniform(0.0, 0.3))
-            if self.kind == "reset":
+            if self.kind in ABRUPT:
                 # A response written in the instant the socket dies is lost in flight (no
                 # acknowledgement exists to re-send from): answer once the client knows.
                 await self.emu.wait_until(
@@ -343,7 +350,7 @@ class Call:
         ):
             if got > out:
                 problems.append(f"connection {number}: {got} bytes received, {out} written")
-            elif got < out and record.ended_by != "reset":
+            elif got < out and record.ended_by not in ABRUPT_ENDS:
                 problems.append(
                     f"connection {number} ({record.ended_by}) lost {out - got} bytes in flight"
                 )
@@ -372,7 +379,7 @@ class Call:
             prefix = len(got) <= len(sent) and sent.startswith(got)
             # Cut off: a reset loses what was in flight; a switch forced by the goAway deadline
             # stops reading the old connection mid-reply, and the rest of that reply is stale.
-            cut = record.ended_by == "reset" or client_end == "rotation (cut short)"
+            cut = record.ended_by in ABRUPT_ENDS or client_end == "rotation (cut short)"
             if not (whole or (cut and prefix)):
                 problems.append(
                     f"connection {record.number} ({record.ended_by}): {len(got)} bytes of audio "
@@ -471,7 +478,7 @@ async def test_a_call_survives_every_fault_kind_at_random_points():
         assert tally.trials == TRIALS
         assert tally.passes == tally.trials, tally.failures
         # Planned switches, stalls and close frames lose nothing at all.
-        if tally.kind != "reset":
+        if tally.kind not in ABRUPT:
             assert tally.bytes_received == tally.bytes_sent
         # One new connection per fault (a stall needs none): no extra switches, no storms.
         assert tally.connections == 1 + (0 if tally.kind == "stall" else tally.trials)

@@ -313,6 +313,15 @@ class LiveEmulator:
                 target.connection_log[-1].ended_by = "reset"
                 target.ws.transport.abort()
 
+    async def drop(self, session: EmulatedSession | None = None) -> None:
+        """The connection ends without a close frame (TCP FIN): what clients report as 1006,
+        e.g. a proxy or load balancer closing the socket under the WebSocket."""
+        for target in self._targets(session):
+            if target.ws is not None:
+                target.closed_codes.append(1006)
+                target.connection_log[-1].ended_by = "drop"
+                target.ws.transport.close()
+
     def stall(
         self, seconds: float, session: EmulatedSession | None = None, *, hard: bool = False
     ) -> None:
