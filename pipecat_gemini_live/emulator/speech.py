@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
+import logging
 import re
 import shutil
 import subprocess
@@ -44,6 +45,8 @@ from pipecat_gemini_live.emulator.behaviour import (
     UserTurn,
     synthesize,
 )
+
+logger = logging.getLogger(__name__)
 
 INSTALL_HINT = 'pip install "pipecat-gemini-live[speech]"'
 RECOGNIZER_RATE = 16000
@@ -574,7 +577,11 @@ class SpeakingResponder:
         self.timings.append(timing)
         if turn.kind == "speech":
             started = time.perf_counter()
-            question = await self.recognizer.transcribe_async(turn.audio, turn.audio_rate)
+            try:
+                question = await self.recognizer.transcribe_async(turn.audio, turn.audio_rate)
+            except Exception as error:  # the turn must still be answered, and the cause seen
+                logger.warning(f"Offline speech recognition failed: {error!r}")
+                question = ""
             timing.recognition_seconds = time.perf_counter() - started
             timing.transcript = question
             plan = plan_reply(question, setup, self.fallback) if question else Reply(NOT_HEARD)
@@ -589,7 +596,10 @@ class SpeakingResponder:
         """The reply with its audio, and with a result sentence that will be voiced too."""
         if plan.text:
             started = time.perf_counter()
-            plan.audio = await asyncio.to_thread(self.voice, plan.text)
+            try:
+                plan.audio = await asyncio.to_thread(self.voice, plan.text)
+            except Exception as error:  # fall back to the tone voice rather than go silent
+                logger.warning(f"Offline speech synthesis failed ({error!r}); using tones")
             timing.synthesis_seconds += time.perf_counter() - started
         after = plan.after_tool
         if after is not None and not isinstance(after, Reply):
