@@ -1,6 +1,6 @@
 """CPU per second of conversation: GeminiLiveService vs Pipecat's built-in GeminiLiveLLMService.
 
-    python benchmarks/run.py [--turns 6] [--speed 4]
+    python benchmarks/run.py [--turns 6] [--speed 4] [--repeats 5] [--chunk-ms 50]
 
 Each service runs in its own process, in a real Pipecat pipeline, against one bundled emulator
 running in a process of its own (over TLS for both, because the built-in service's SDK always
@@ -85,6 +85,7 @@ def make_service(kind: str, base_url: str):
         from pipecat_gemini_live import GeminiLiveService
 
         return GeminiLiveService(
+            input_chunk_ms=int(os.environ.get("BENCH_CHUNK_MS", "50")),
             api_key="bench-key",
             base_url=base_url.replace("https://", "wss://"),
             model="gemini-2.5-flash-native-audio-preview-12-2025",
@@ -180,10 +181,14 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=16000)
     parser.add_argument("--turns", type=int, default=6)
     parser.add_argument("--speed", type=float, default=4.0)
+    parser.add_argument(
+        "--chunk-ms", type=int, default=50, help="our service's input chunk (its default: 50)"
+    )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--measure-memory", action="store_true")
     parser.add_argument("--base-url", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    os.environ["BENCH_CHUNK_MS"] = str(args.chunk_ms)  # children inherit it
     if args.child:
         child(args)
         return
