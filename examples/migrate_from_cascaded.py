@@ -31,17 +31,15 @@ from typing import Any
 from loguru import logger
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
-from pipecat.frames.frames import EndFrame, InputAudioRawFrame, LLMFullResponseEndFrame
+from pipecat.frames.frames import EndFrame, LLMFullResponseEndFrame
 from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.services.llm_service import FunctionCallParams, LLMService
-from pipecat.workers.runner import WorkerRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
-from quickstart import DEFAULT_QUESTION, RecordingSpeaker
+from quickstart import DEFAULT_QUESTION, RecordingSpeaker, speak_into, start_pipeline
 
 from pipecat_gemini_live import GeminiLiveService
 from pipecat_gemini_live.audio import read_wav
@@ -186,22 +184,8 @@ async def run(question: Path, *, cascaded: bool = False) -> tuple[LLMContext, To
         )
         tools, speaker = ToolLog(), RecordingSpeaker()
         pipeline = Pipeline([*middle, tools, speaker, aggregators.assistant()])
-        worker = PipelineWorker(
-            pipeline,
-            params=PipelineParams(audio_in_sample_rate=rate, audio_out_sample_rate=24000),
-            idle_timeout_secs=None,
-            enable_rtvi=False,
-        )
-        runner = WorkerRunner(handle_sigint=False)
-        await runner.add_workers(worker)
-        task = asyncio.create_task(runner.run())
-        frame_bytes = 2 * channels * rate // 50  # 20 ms, in real time like a microphone
-        audio = pcm + bytes(frame_bytes * 75)
-        for offset in range(0, len(audio), frame_bytes):
-            await worker.queue_frame(
-                InputAudioRawFrame(audio[offset : offset + frame_bytes], rate, channels)
-            )
-            await asyncio.sleep(0.02)
+        worker, task = await start_pipeline(pipeline, rate)
+        await speak_into(worker, pcm, rate, channels)
         deadline = time.monotonic() + 30
         while not (tools.results and tools.replies) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)

@@ -91,6 +91,41 @@ class ReplyWatcher(FrameProcessor):
         await self.push_frame(frame, direction)
 
 
+async def start_pipeline(
+    pipeline: Pipeline, audio_in_rate: int, *, metrics: bool = False
+) -> tuple[PipelineWorker, asyncio.Task[None]]:
+    """Run ``pipeline`` in a worker; the caller feeds it audio (there is no input transport)."""
+    worker = PipelineWorker(
+        pipeline,
+        params=PipelineParams(
+            enable_metrics=metrics, audio_in_sample_rate=audio_in_rate, audio_out_sample_rate=24000
+        ),
+        idle_timeout_secs=None,
+        enable_rtvi=False,
+    )
+    runner = WorkerRunner(handle_sigint=False)
+    await runner.add_workers(worker)
+    return worker, asyncio.create_task(runner.run())
+
+
+async def speak_into(
+    worker: PipelineWorker, pcm: bytes, rate: int, channels: int, *, silence_after: float = 1.5
+) -> float:
+    """Stream audio like a microphone (20 ms frames in real time), then ``silence_after``
+    seconds of silence so the server hears the pause. Returns when the speech ended
+    (``time.monotonic()`` at the end of the last voiced frame)."""
+    frame_bytes = 2 * channels * rate // 50
+    audio = pcm + bytes(frame_bytes * round(silence_after * 50))
+    speech_ended_at = time.monotonic()
+    for offset in range(0, len(audio), frame_bytes):
+        chunk = audio[offset : offset + frame_bytes]
+        await worker.queue_frame(InputAudioRawFrame(chunk, rate, channels))
+        if channels == 1 and pcm16_rms(chunk) > 500:
+            speech_ended_at = time.monotonic() + 0.02
+        await asyncio.sleep(0.02)
+    return speech_ended_at
+
+
 @contextlib.asynccontextmanager
 async def live_endpoint():
     """Google's Live API with GOOGLE_API_KEY; the bundled emulator otherwise."""
@@ -122,29 +157,8 @@ async def main(question: Path, output: Path) -> int:
         speaker = RecordingSpeaker()
         watcher = ReplyWatcher()
         pipeline = Pipeline([aggregators.user(), llm, watcher, speaker, aggregators.assistant()])
-        worker = PipelineWorker(
-            pipeline,
-            params=PipelineParams(
-                enable_metrics=True, audio_in_sample_rate=rate, audio_out_sample_rate=24000
-            ),
-            idle_timeout_secs=None,
-            enable_rtvi=False,
-        )
-        runner = WorkerRunner(handle_sigint=False)
-        await runner.add_workers(worker)
-        run = asyncio.create_task(runner.run())
-
-        # Stream the question like a microphone: 20 ms frames in real time, then silence.
-        frame_bytes = 2 * channels * rate // 50
-        trailing_silence = bytes(frame_bytes * 75)  # 1.5 s, so the server hears the pause
-        question_ended_at = time.monotonic()
-        audio = pcm + trailing_silence
-        for offset in range(0, len(audio), frame_bytes):
-            chunk = audio[offset : offset + frame_bytes]
-            await worker.queue_frame(InputAudioRawFrame(chunk, rate, channels))
-            if channels == 1 and pcm16_rms(chunk) > 500:
-                question_ended_at = time.monotonic() + 0.02  # the end of the last voiced frame
-            await asyncio.sleep(0.02)
+        worker, run = await start_pipeline(pipeline, rate, metrics=True)
+        question_ended_at = await speak_into(worker, pcm, rate, channels)
         try:
             await asyncio.wait_for(watcher.reply_done.wait(), 30)
             await asyncio.sleep(1.0)  # let the speaker finish playing

@@ -21,7 +21,6 @@ import io
 import shutil
 import subprocess
 import sys
-import time
 import wave
 from pathlib import Path
 from typing import Any
@@ -29,19 +28,17 @@ from typing import Any
 from loguru import logger
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
-from pipecat.frames.frames import EndFrame, InputAudioRawFrame
+from pipecat.frames.frames import EndFrame
 from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
 from pipecat.services.llm_service import FunctionCallParams
-from pipecat.workers.runner import WorkerRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
-from quickstart import DEFAULT_QUESTION, RecordingSpeaker
+from quickstart import DEFAULT_QUESTION, RecordingSpeaker, speak_into, start_pipeline
 
 from pipecat_gemini_live import GeminiLiveService
-from pipecat_gemini_live.audio import pcm16_rms, read_wav, wav_bytes
+from pipecat_gemini_live.audio import read_wav, wav_bytes
 from pipecat_gemini_live.emulator import LiveEmulator
 from pipecat_gemini_live.emulator.speech import SpeakingResponder, missing_speech_extra
 
@@ -104,26 +101,8 @@ async def talk(
         aggregators = LLMContextAggregatorPair(context)
         speaker = RecordingSpeaker()
         pipeline = Pipeline([aggregators.user(), llm, speaker, aggregators.assistant()])
-        worker = PipelineWorker(
-            pipeline,
-            params=PipelineParams(audio_in_sample_rate=rate, audio_out_sample_rate=24000),
-            idle_timeout_secs=None,
-            enable_rtvi=False,
-        )
-        runner = WorkerRunner(handle_sigint=False)
-        await runner.add_workers(worker)
-        run = asyncio.create_task(runner.run())
-
-        # Like a microphone: 20 ms frames in real time, then silence so the server hears the end.
-        frame_bytes = 2 * channels * rate // 50
-        audio = pcm + bytes(frame_bytes * 75)
-        question_ended_at = time.monotonic()
-        for offset in range(0, len(audio), frame_bytes):
-            chunk = audio[offset : offset + frame_bytes]
-            await worker.queue_frame(InputAudioRawFrame(chunk, rate, channels))
-            if channels == 1 and pcm16_rms(chunk) > 500:
-                question_ended_at = time.monotonic() + 0.02
-            await asyncio.sleep(0.02)
+        worker, run = await start_pipeline(pipeline, rate)
+        question_ended_at = await speak_into(worker, pcm, rate, channels)
         session = await emulator.wait_for_session()
         try:
             await emulator.wait_until(

@@ -27,13 +27,11 @@ from typing import Any
 from loguru import logger
 from pipecat.frames.frames import EndFrame, InputAudioRawFrame, InputImageRawFrame
 from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
-from pipecat.workers.runner import WorkerRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
-from quickstart import DEFAULT_QUESTION, RecordingSpeaker
+from quickstart import DEFAULT_QUESTION, RecordingSpeaker, start_pipeline
 
 from pipecat_gemini_live import GeminiLiveService, VideoSettings
 from pipecat_gemini_live.audio import read_wav
@@ -85,15 +83,7 @@ async def run(seconds: float = 6.0, fps: float = 15.0, question: Path = DEFAULT_
         pair = LLMContextAggregatorPair(context)
         speaker = RecordingSpeaker()
         pipeline = Pipeline([pair.user(), llm, speaker, pair.assistant()])
-        worker = PipelineWorker(
-            pipeline,
-            params=PipelineParams(audio_in_sample_rate=rate, audio_out_sample_rate=24000),
-            idle_timeout_secs=None,
-            enable_rtvi=False,
-        )
-        runner = WorkerRunner(handle_sigint=False)
-        await runner.add_workers(worker)
-        task = asyncio.create_task(runner.run())
+        worker, task = await start_pipeline(pipeline, rate)
 
         frame_bytes = 2 * channels * rate // 50  # 20 ms of audio per tick
         audio = bytes(frame_bytes * 50) + pcm  # 1 s of screen before the question
