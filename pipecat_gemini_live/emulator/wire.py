@@ -64,10 +64,20 @@ def snake(key: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
+# Fields that hold free-form JSON (google.protobuf.Struct / Value): their insides are the
+# user's own keys ("cityName" stays "cityName"), which proto3 parsing leaves alone.
+_STRUCT_FIELDS = frozenset(
+    {"args", "response", "parameters_json_schema", "response_json_schema", "parameters"}
+)
+
+
 def normalise(value: Any) -> Any:
-    """Every key at every level to snake_case (proto3 JSON accepts both spellings)."""
+    """Every field name at every level to snake_case (proto3 JSON accepts both spellings),
+    except inside free-form JSON fields such as function arguments and responses."""
     if isinstance(value, dict):
-        return {snake(k): normalise(v) for k, v in value.items()}
+        return {
+            snake(k): v if snake(k) in _STRUCT_FIELDS else normalise(v) for k, v in value.items()
+        }
     if isinstance(value, list):
         return [normalise(v) for v in value]
     return value

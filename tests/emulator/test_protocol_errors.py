@@ -182,3 +182,19 @@ async def test_with_vad_disabled_activity_start_and_end_drive_the_turn():
             await emu.wait_until(lambda: emu.sessions[0].turns, 5)
             assert emu.sessions[0].activity_events == ["start", "end"]
             assert emu.sessions[0].turns[0]["input_transcript"] == "(0.3 s of speech)"
+
+
+def test_user_json_inside_struct_fields_keeps_its_own_keys():
+    from pipecat_gemini_live.emulator import wire
+
+    message = wire.normalise(
+        {
+            "toolResponse": {
+                "functionResponses": [
+                    {"id": "a", "name": "f", "response": {"cityName": "Oslo", "inner": {"tempC": 3}}}
+                ]
+            }
+        }
+    )
+    (item,) = message["tool_response"]["function_responses"]
+    assert item["response"] == {"cityName": "Oslo", "inner": {"tempC": 3}}
