@@ -122,7 +122,7 @@ from pipecat_gemini_live.vision import FramePacer, ImageFormatError, VideoSettin
 from pipecat_gemini_live.voices import DEFAULT_VOICE
 
 OUTPUT_SAMPLE_RATE = 24000
-TRANSCRIPT_SETTLE_SECONDS = 0.1
+TRANSCRIPT_SETTLE_SECONDS = 0.05
 
 
 @dataclass
@@ -952,7 +952,14 @@ class GeminiLiveService(LLMService):
     # ------------------------------------------------------------------ tools
 
     async def _on_tool_call(self, calls: tuple[FunctionCall, ...]) -> None:
-        await self._apply(self._turns.on_tool_call())
+        effects = self._turns.on_tool_call()
+        await self._apply(effects)
+        if any(isinstance(e, ReplyStarted) for e in effects):
+            # A reply that opens with a call: the user aggregator writes the user's words
+            # TRANSCRIPT_SETTLE_SECONDS after the reply starts, while the call goes straight to
+            # the assistant aggregator. Waiting that long (plus the queues) keeps the question
+            # before the call in the context; the model is waiting for the result anyway.
+            await asyncio.sleep(TRANSCRIPT_SETTLE_SECONDS + 0.05)
         fresh = [call for call in calls if call.id not in self._seen_tool_calls]
         for call in calls:
             if call.id in self._seen_tool_calls:

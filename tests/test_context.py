@@ -6,6 +6,7 @@ from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.adapters.llm.schemas.tools_schema import AdapterType, ToolsSchema
 from pipecat.frames.frames import LLMContextFrame, LLMFullResponseEndFrame, LLMMessagesAppendFrame
 from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
 
 from pipecat_gemini_live import GeminiLiveService
 from pipecat_gemini_live.emulator import LiveEmulator, Reply, ScriptedResponder, ToolCallSpec
@@ -141,3 +142,34 @@ async def test_history_with_tool_calls_results_and_images_seeds_the_session():
         }
     ]
     assert content["turn_complete"] is True
+
+
+async def test_a_reply_that_opens_with_a_tool_call_records_the_question_first():
+    tools = ToolsSchema(standard_tools=[WEATHER])
+    reply = Reply(
+        input_transcript="What is the weather in Paris?",
+        tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"}, id="c1")],
+        after_tool=Reply(text="Sunny."),
+    )
+    async with LiveEmulator(api_key="test-key", responder=ScriptedResponder([reply])) as emu:
+        llm = GeminiLiveService(api_key="test-key", base_url=emu.base_url, tools=tools)
+
+        async def get_weather(params):
+            await params.result_callback({"sky": "sunny"})
+
+        llm.register_function("get_weather", get_weather)
+        context = LLMContext(tools=tools)
+        pair = LLMContextAggregatorPair(context)
+        async with running_bot([pair.user(), llm, pair.assistant()]) as bot:
+            await bot.say(speech(0.8) + silence(0.8))
+            await bot.wait_for(
+                lambda: sum(m.get("role") == "assistant" for m in context.get_messages()) >= 2
+            )
+    messages = context.get_messages()
+    assert [(m["role"], "tool_calls" in m) for m in messages] == [
+        ("user", False),
+        ("assistant", True),
+        ("tool", False),
+        ("assistant", False),
+    ]
+    assert messages[0]["content"] == "What is the weather in Paris?"
