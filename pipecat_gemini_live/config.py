@@ -195,6 +195,12 @@ class SessionConfig:
         """Whether this model and backend take NON_BLOCKING tools and response scheduling."""
         return self.capabilities.async_tools_on(self.backend)
 
+    def is_non_blocking(self, function_name: str) -> bool:
+        """Whether this function is declared NON_BLOCKING (and answered with scheduling)."""
+        return self.async_tools and (
+            "*" in self.non_blocking_tools or function_name in self.non_blocking_tools
+        )
+
     def validate(self) -> None:
         """Raise :class:`ConfigurationError` for anything this model or backend would reject."""
         caps = self.capabilities

@@ -298,10 +298,7 @@ def declared_tools(config: SessionConfig) -> list[dict[str, Any]]:
         for function in functions:
             function = {k: v for k, v in function.items() if k != "behavior"}
             if config.async_tools:
-                non_blocking = (
-                    "*" in config.non_blocking_tools
-                    or function.get("name") in config.non_blocking_tools
-                )
+                non_blocking = config.is_non_blocking(str(function.get("name", "")))
                 function["behavior"] = "NON_BLOCKING" if non_blocking else "BLOCKING"
             declared.append(function)
         entries.append({**entry, "functionDeclarations": declared})

@@ -385,7 +385,7 @@ class GeminiLiveService(LLMService):
         ``register_function(..., cancel_on_interruption=False)``); ``"*"`` for a catch-all."""
         return frozenset(
             "*" if name is None else name
-            for name, item in getattr(self, "_functions", {}).items()
+            for name, item in self._functions.items()
             if not item.cancel_on_interruption
         )
 
@@ -1007,7 +1007,7 @@ class GeminiLiveService(LLMService):
             response = {"result": frame.result}
         final = frame.properties.is_final if frame.properties else True
         scheduling, will_continue = None, None
-        if self._is_async_call(name):
+        if self._config.is_non_blocking(name):
             scheduling = self._scheduling_for(name, frame).value
             will_continue = None if final else True
         elif not final:
@@ -1032,7 +1032,9 @@ class GeminiLiveService(LLMService):
             name = self._tool_names.get(call_id, frame.function_name)
             error = f"{name} did not finish in time and was cancelled; tell the user it failed."
             scheduling = (
-                ToolResponseScheduling.INTERRUPT.value if self._is_async_call(name) else None
+                ToolResponseScheduling.INTERRUPT.value
+                if self._config.is_non_blocking(name)
+                else None
             )
             await self._send_function_response(call_id, name, {"error": error}, scheduling, None)
         if self._session is not None:
@@ -1067,11 +1069,6 @@ class GeminiLiveService(LLMService):
             item["response"] = {"error": f"{name} returned a result that could not be encoded."}
             message = protocol.tool_response([item])
         await self._send(message)
-
-    def _is_async_call(self, name: str) -> bool:
-        return self._config.async_tools and (
-            "*" in self._config.non_blocking_tools or name in self._config.non_blocking_tools
-        )
 
     def _scheduling_for(self, name: str, frame: FunctionCallResultFrame) -> ToolResponseScheduling:
         if frame.properties is not None and frame.properties.run_llm is False:
