@@ -67,12 +67,7 @@ def endpoint_url(
         raise ConfigurationError(
             f"api_version must be one of {', '.join(API_VERSIONS)}, got {api_version!r}."
         )
-    parts = urlsplit(base_url or GEMINI_API_HOST)
-    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme)
-    if scheme is None or not parts.netloc:
-        raise ConfigurationError(
-            f"base_url must look like ws://host:port, wss://host or https://host, got {base_url!r}."
-        )
+    scheme, netloc, prefix = _websocket_base(base_url, GEMINI_API_HOST)
     if ephemeral_token and api_version != "v1alpha":
         raise ConfigurationError(
             f"Ephemeral tokens (auth_tokens/...) are accepted only by the v1alpha Live API, "
@@ -80,11 +75,8 @@ def endpoint_url(
             "tokens) or pass api_version='v1alpha'."
         )
     method = "BidiGenerateContentConstrained" if ephemeral_token else "BidiGenerateContent"
-    path = (
-        f"{parts.path.rstrip('/')}/ws/google.ai.generativelanguage."
-        f"{api_version}.GenerativeService.{method}"
-    )
-    return urlunsplit((scheme, parts.netloc, path, "", ""))
+    path = f"{prefix}/ws/google.ai.generativelanguage.{api_version}.GenerativeService.{method}"
+    return urlunsplit((scheme, netloc, path, "", ""))
 
 
 VERTEX_API_VERSION = "v1beta1"
@@ -97,17 +89,22 @@ def vertex_endpoint_url(location: str, base_url: str | None = None) -> str:
         if location == "global"
         else f"wss://{location}-aiplatform.googleapis.com"
     )
-    parts = urlsplit(base_url or host)
+    scheme, netloc, prefix = _websocket_base(base_url, host)
+    service = f"google.cloud.aiplatform.{VERTEX_API_VERSION}.LlmBidiService"
+    path = f"{prefix}/ws/{service}/BidiGenerateContent"
+    return urlunsplit((scheme, netloc, path, "", ""))
+
+
+def _websocket_base(base_url: str | None, default: str) -> tuple[str, str, str]:
+    """(scheme, host, path prefix) of a base URL: ``ws://`` stays plain (a local emulator),
+    ``http(s)://`` becomes ``ws(s)://``, and a path is kept as a prefix (proxies)."""
+    parts = urlsplit(base_url or default)
     scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme)
     if scheme is None or not parts.netloc:
         raise ConfigurationError(
             f"base_url must look like ws://host:port, wss://host or https://host, got {base_url!r}."
         )
-    path = (
-        f"{parts.path.rstrip('/')}/ws/google.cloud.aiplatform.{VERTEX_API_VERSION}"
-        ".LlmBidiService/BidiGenerateContent"
-    )
-    return urlunsplit((scheme, parts.netloc, path, "", ""))
+    return scheme, parts.netloc, parts.path.rstrip("/")
 
 
 def model_resource(
