@@ -138,8 +138,30 @@ class VoiceActivity:
 
 
 @dataclass(frozen=True)
+class GroundingSource:
+    """A web page the answer draws on (``groundingChunks[].web``)."""
+
+    uri: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class GroundingSupport:
+    """A part of the answer and the sources (indices into ``sources``) it rests on."""
+
+    text: str
+    source_indices: tuple[int, ...] = ()
+    confidence: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
 class GroundingMetadata:
-    data: dict[str, Any]
+    """Google Search grounding of the current turn."""
+
+    sources: tuple[GroundingSource, ...] = ()
+    supports: tuple[GroundingSupport, ...] = ()
+    rendered_content: str | None = None
+    queries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

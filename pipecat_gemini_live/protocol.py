@@ -25,6 +25,8 @@ from pipecat_gemini_live.events import (
     GenerationComplete,
     GoAway,
     GroundingMetadata,
+    GroundingSource,
+    GroundingSupport,
     InputTranscript,
     Interrupted,
     ModalityTokens,
@@ -452,7 +454,7 @@ def _server_content_events(content: dict[str, Any]) -> list[ServerEvent]:
         if read("text") or read("finished"):
             events.append(OutputTranscript(read("text") or "", bool(read("finished"))))
     if (grounding := get("groundingMetadata")) is not None:
-        events.append(GroundingMetadata(dict(grounding)))
+        events.append(_grounding(grounding))
     if get("interrupted"):
         events.append(Interrupted())
     if get("generationComplete"):
@@ -527,6 +529,33 @@ def _mime_rate(mime: str) -> int:
         if key.strip() == "rate" and value.strip().isdigit():
             return int(value)
     return 24000
+
+
+def _grounding(grounding: dict[str, Any]) -> GroundingMetadata:
+    read = _getter(grounding)
+    sources = tuple(
+        GroundingSource(uri=web("uri"), title=web("title"))
+        for chunk in read("groundingChunks") or []
+        for web in [_getter(_getter(chunk)("web") or {})]
+    )
+    supports = []
+    for support in read("groundingSupports") or []:
+        item = _getter(support)
+        supports.append(
+            GroundingSupport(
+                text=str(_getter(item("segment") or {})("text") or ""),
+                source_indices=tuple(
+                    i for i in item("groundingChunkIndices") or [] if isinstance(i, int)
+                ),
+                confidence=tuple(float(c) for c in item("confidenceScores") or []),
+            )
+        )
+    return GroundingMetadata(
+        sources=sources,
+        supports=tuple(supports),
+        rendered_content=_getter(read("searchEntryPoint") or {})("renderedContent"),
+        queries=tuple(str(q) for q in read("webSearchQueries") or []),
+    )
 
 
 def _camel(key: str) -> str:

@@ -326,7 +326,7 @@ class GeminiLiveService(LLMService):
         self._tool_names: dict[str, str] = {}
         self._odd_output_byte = b""
         self._ttfb_pending = False
-        self._grounding: dict[str, Any] | None = None
+        self._grounding: GroundingMetadata | None = None
         self._reply_text = ""
         self._unknown_reported: set[tuple[str, ...]] = set()
         self._failed = False
@@ -777,7 +777,7 @@ class GeminiLiveService(LLMService):
             else:
                 logger.info(f"{self}: code execution {event.outcome}: {event.output}")
         elif isinstance(event, GroundingMetadata):
-            self._grounding = event.data  # the latest is the fullest; sent with the turn
+            self._grounding = event  # the latest is the fullest; sent with the turn
         elif isinstance(event, UnknownMessage):
             if event.keys not in self._unknown_reported:
                 self._unknown_reported.add(event.keys)
@@ -1127,31 +1127,19 @@ def _direct_schema(function: Any) -> FunctionSchema:
     return DirectFunctionWrapper(function).to_function_schema()
 
 
-def search_response(grounding: dict[str, Any], reply_text: str) -> LLMSearchResponseFrame:
-    """``groundingMetadata`` -> ``LLMSearchResponseFrame`` (either key spelling accepted)."""
-
-    def get(item: Any, camel: str) -> Any:
-        if not isinstance(item, dict):
-            return None
-        snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
-        return item.get(camel, item.get(snake))
-
-    origins = []
-    for chunk in get(grounding, "groundingChunks") or []:
-        web = get(chunk, "web") or {}
-        origins.append(LLMSearchOrigin(site_uri=get(web, "uri"), site_title=get(web, "title")))
-    for support in get(grounding, "groundingSupports") or []:
-        segment = get(support, "segment") or {}
-        scores = list(get(support, "confidenceScores") or [])
-        for index in get(support, "groundingChunkIndices") or []:
-            if isinstance(index, int) and 0 <= index < len(origins):
+def search_response(grounding: GroundingMetadata, reply_text: str) -> LLMSearchResponseFrame:
+    """Grounding -> Pipecat's ``LLMSearchResponseFrame``: each source with the parts of the
+    answer it supports."""
+    origins = [LLMSearchOrigin(site_uri=s.uri, site_title=s.title) for s in grounding.sources]
+    for support in grounding.supports:
+        for index in support.source_indices:
+            if 0 <= index < len(origins):
                 origins[index].results.append(
-                    LLMSearchResult(text=str(get(segment, "text") or ""), confidence=scores)
+                    LLMSearchResult(text=support.text, confidence=list(support.confidence))
                 )
-    entry = get(grounding, "searchEntryPoint") or {}
     return LLMSearchResponseFrame(
         search_result=reply_text or None,
-        rendered_content=get(entry, "renderedContent"),
+        rendered_content=grounding.rendered_content,
         origins=origins,
     )
 

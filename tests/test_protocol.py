@@ -19,6 +19,9 @@ from pipecat_gemini_live.events import (
     CodeExecution,
     GenerationComplete,
     GoAway,
+    GroundingMetadata,
+    GroundingSource,
+    GroundingSupport,
     InputTranscript,
     Interrupted,
     ModelText,
@@ -213,3 +216,29 @@ def test_code_execution_parts_are_events_not_dropped():
     events = protocol.parse_server_message(json.dumps(message))
     assert CodeExecution(language="PYTHON", code="print(2 + 2)") in events
     assert CodeExecution(outcome="OUTCOME_OK", output="4\n") in events
+
+
+def test_grounding_metadata_is_parsed_into_sources_and_supports():
+    message = {
+        "serverContent": {
+            "groundingMetadata": {
+                "webSearchQueries": ["weather paris"],
+                "searchEntryPoint": {"renderedContent": "<div></div>"},
+                "groundingChunks": [{"web": {"uri": "https://example.com", "title": "example"}}],
+                "grounding_supports": [
+                    {
+                        "segment": {"text": "Sunny"},
+                        "groundingChunkIndices": [0],
+                        "confidenceScores": [0.9],
+                    }
+                ],
+            }
+        }
+    }
+    (event,) = protocol.parse_server_message(json.dumps(message))
+    assert event == GroundingMetadata(
+        sources=(GroundingSource(uri="https://example.com", title="example"),),
+        supports=(GroundingSupport(text="Sunny", source_indices=(0,), confidence=(0.9,)),),
+        rendered_content="<div></div>",
+        queries=("weather paris",),
+    )
