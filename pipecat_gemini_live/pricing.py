@@ -9,7 +9,7 @@ published list prices in US dollars per million tokens as known to this package;
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pipecat.metrics.metrics import MetricsData
 
@@ -115,7 +115,6 @@ class CostLedger:
     audio_in_tokens: int = 0
     audio_out_tokens: int = 0
     cost_usd: float = 0.0
-    reports: list[UsageReport] = field(default_factory=list, repr=False)
 
     def add(self, usage: Usage) -> UsageReport:
         self.turns += 1

@@ -622,9 +622,7 @@ class GeminiLiveService(LLMService):
         except AudioFormatError as error:
             # A frame that cannot be audio (no rate, no channels): reported, once per kind,
             # and the conversation goes on with the frames that are.
-            if str(error) not in self._reported_input_errors:
-                self._reported_input_errors.add(str(error))
-                await self.push_error(error_msg=f"{self}: unusable input audio frame: {error}")
+            await self._report_unusable_input("input audio frame", error)
             return
         for issue in self._input.take_issues():
             logger.warning(f"{self}: input audio: {issue.message}")
@@ -636,6 +634,13 @@ class GeminiLiveService(LLMService):
                 self._session.note_user_speech()  # no connection switch mid-turn
             if self._local_turns:
                 self._preroll.append(chunk)
+
+    async def _report_unusable_input(self, what: str, error: Exception) -> None:
+        """One ErrorFrame per kind of bad input frame, not one per frame (a camera or a
+        transport sends the same bad frame many times a second)."""
+        if str(error) not in self._reported_input_errors:
+            self._reported_input_errors.add(str(error))
+            await self.push_error(error_msg=f"{self}: unusable {what}: {error}")
 
     def set_audio_input_paused(self, paused: bool) -> None:
         """Stop (or resume) sending the microphone to the model, e.g. while on hold; the
@@ -664,9 +669,7 @@ class GeminiLiveService(LLMService):
                 encode_jpeg, frame.image, frame.size, frame.format, self._video.settings
             )
         except ImageFormatError as error:
-            if str(error) not in self._reported_input_errors:
-                self._reported_input_errors.add(str(error))
-                await self.push_error(error_msg=f"{self}: unusable image frame: {error}")
+            await self._report_unusable_input("image frame", error)
             return
         await self._send(protocol.realtime_video(jpeg))
 
