@@ -657,7 +657,6 @@ class GeminiLiveService(LLMService):
         if self._video_paused or self._failed or self._closed:
             return
         if self._video_task is not None and not self._video_task.done():
-            self._video.skipped += 1
             return
         speaking = self._turns.user is UserPhase.SPEAKING
         if self._video.should_send(time.monotonic(), user_speaking=speaking):

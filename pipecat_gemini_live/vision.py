@@ -71,16 +71,12 @@ class FramePacer:
     def __init__(self, settings: VideoSettings) -> None:
         self.settings = settings
         self._last_sent = -math.inf
-        self.sent = 0
-        self.skipped = 0
 
     def should_send(self, now: float, *, user_speaking: bool) -> bool:
         fps = self.settings.speaking_fps if user_speaking else self.settings.idle_fps
         if now - self._last_sent >= 1.0 / fps:
             self._last_sent = now
-            self.sent += 1
             return True
-        self.skipped += 1
         return False
 
 
