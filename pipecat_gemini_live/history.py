@@ -53,6 +53,11 @@ def conversation_turns(messages: list[Any]) -> list[dict[str, Any]]:
     return turns
 
 
+def message_text(message: dict[str, Any]) -> str:
+    """The text of a message's content (string, or the text parts of a list), joined."""
+    return " ".join(part["text"] for part in _parts(message.get("content")) if "text" in part)
+
+
 def _content_turn(message: dict[str, Any], names: dict[str, str]) -> dict[str, Any] | None:
     parts = _parts(message.get("content"))
     for call in message.get("tool_calls") or []:

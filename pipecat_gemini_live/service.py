@@ -320,6 +320,8 @@ class GeminiLiveService(LLMService):
         self._register_event_handler("on_usage")
         self._context: LLMContext = LLMContext()
         self._seeded = False
+        self._context_seen = 0  # context messages already heard by (or sent to) the model
+        self._transcribed: deque[str] = deque(maxlen=64)  # user sentences not yet recorded
         self._instruction_from_context = False
         self._seen_tool_calls: set[str] = set()
         self._cancelled_tool_calls: set[str] = set()
@@ -688,8 +690,9 @@ class GeminiLiveService(LLMService):
             await self._send(protocol.activity_end())
 
     async def _handle_context(self, context: LLMContext) -> None:
-        """The first context seeds the conversation; later ones are the aggregators' record
-        of what the model already heard, so they are not sent again."""
+        """The first context seeds the conversation. Later ones are mostly the aggregators'
+        record of what the model already heard, which is not sent again; what the app added
+        itself (``LLMMessagesAppendFrame``, then ``LLMRunFrame``) is sent as new content."""
         self._context = context
         if isinstance(context.tools, ToolsSchema):
             declarations = _declarations_from(context.tools)
@@ -703,8 +706,10 @@ class GeminiLiveService(LLMService):
             if self._session is not None:
                 await self._send(protocol.context_update(system_instruction=instruction))
         if self._seeded:
+            await self._send_unheard(messages)
             return
         self._seeded = True
+        self._context_seen = len(messages)
         if self._turns.conversation_started:
             # The aggregators' first record of a conversation the model is already having
             # (realtime mode writes the user message when the reply starts): sending it
@@ -712,6 +717,45 @@ class GeminiLiveService(LLMService):
             return
         turns = history.conversation_turns(messages)
         await self._send(protocol.client_content(turns, turn_complete=True))
+
+    async def _send_unheard(self, messages: list[Any]) -> None:
+        """Send the user messages added since the last context that the model has not heard.
+
+        The user aggregator consumes ``LLMMessagesAppendFrame`` and ``LLMRunFrame`` and only
+        passes the context on, so an app's message reaches this service as a new context entry
+        beside the entries the aggregators recorded from this service's own transcripts, replies
+        and tool calls. Those are skipped; the rest goes to the model. It is asked to answer
+        unless the context also records a user turn it is answering already (the aggregator's
+        hand-off of the user's speech, which a message appended without ``run_llm`` rides on).
+        """
+        fresh, self._context_seen = messages[self._context_seen :], len(messages)
+        unheard, user_turn_recorded = [], False
+        for message in fresh:
+            if not isinstance(message, dict) or message.get("role") != "user":
+                continue  # replies, tool calls and results, notices: the model made or got them
+            if self._is_recorded_transcript(message):
+                user_turn_recorded = True
+            elif history.message_text(message).strip():
+                unheard.append(message)  # (images reached the model as video already)
+        if unheard:
+            await self._append_messages(unheard, run_llm=not user_turn_recorded)
+
+    def _is_recorded_transcript(self, message: dict[str, Any]) -> bool:
+        """Whether this user message is the aggregator's record of sentences this service
+        transcribed, in order. When it is, those sentences and any older ones (recorded in a
+        context seen before) are forgotten."""
+        text = history.message_text(message).strip()
+        sentences = list(self._transcribed)
+        for start in range(len(sentences)):
+            rest, end = text, start
+            while rest and end < len(sentences) and rest.startswith(sentences[end]):
+                rest = rest[len(sentences[end]) :].strip()
+                end += 1
+            if end > start and not rest:
+                for _ in range(end):
+                    self._transcribed.popleft()
+                return True
+        return False
 
     async def _reseed(self) -> None:
         """A new session replaced a lost one (no usable handle): give the model the
@@ -866,6 +910,7 @@ class GeminiLiveService(LLMService):
                 await self._reply_ended(effect.interrupted)
 
     async def _push_user_sentence(self, text: str) -> None:
+        self._transcribed.append(text)  # so the aggregators' record of it is not sent back
         for direction in (FrameDirection.UPSTREAM, FrameDirection.DOWNSTREAM):
             await self.push_frame(
                 TranscriptionFrame(

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.adapters.llm.schemas.tools_schema import AdapterType, ToolsSchema
-from pipecat.frames.frames import LLMContextFrame, LLMFullResponseEndFrame, LLMMessagesAppendFrame
+from pipecat.frames.frames import (
+    LLMContextFrame,
+    LLMFullResponseEndFrame,
+    LLMMessagesAppendFrame,
+    LLMRunFrame,
+)
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
 
@@ -173,3 +180,38 @@ async def test_a_reply_that_opens_with_a_tool_call_records_the_question_first():
         ("assistant", False),
     ]
     assert messages[0]["content"] == "What is the weather in Paris?"
+
+
+async def test_with_aggregators_appended_messages_and_llm_run_reach_the_model_once():
+    """The user aggregator consumes LLMMessagesAppendFrame and LLMRunFrame and passes only the
+    context on: the app's messages must still reach the model, and the turns the aggregators
+    recorded from the call itself must not be sent back."""
+    async with LiveEmulator(api_key="test-key") as emu:
+        llm = GeminiLiveService(api_key="test-key", base_url=emu.base_url)
+        context = LLMContext()
+        pair = LLMContextAggregatorPair(context)
+        async with running_bot([pair.user(), llm, pair.assistant()]) as bot:
+            await bot.say(speech(0.6) + silence(0.8))
+            await emu.wait_until(lambda: emu.sessions and "usage" in emu.sessions[0].turns[-1], 10)
+            await bot.wait_for(lambda: any(m["role"] == "user" for m in context.get_messages()))
+
+            # Appended with run_llm: sent at once, and the model answers it.
+            append = [{"role": "user", "content": "Also, book a table."}]
+            await bot.worker.queue_frame(LLMMessagesAppendFrame(append, run_llm=True))
+            await emu.wait_until(lambda: len(emu.sessions[0].turns) == 2, 10)
+
+            # Appended without run_llm: sent at the next LLMRunFrame.
+            note = [{"role": "user", "content": "For two people, please."}]
+            await bot.worker.queue_frame(LLMMessagesAppendFrame(note, run_llm=False))
+            await asyncio.sleep(0.3)
+            assert len(emu.sessions[0].client_content) == 1
+            await bot.worker.queue_frame(LLMRunFrame())
+            await emu.wait_until(lambda: len(emu.sessions[0].turns) == 3, 10)
+
+    sent = [
+        [part["text"] for turn in content["turns"] for part in turn["parts"]]
+        for content in emu.sessions[0].client_content
+    ]
+    assert sent == [["Also, book a table."], ["For two people, please."]]
+    assert all(content["turn_complete"] for content in emu.sessions[0].client_content)
+    assert [t["kind"] for t in emu.sessions[0].turns] == ["speech", "content", "content"]
