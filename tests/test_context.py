@@ -7,6 +7,7 @@ import asyncio
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.adapters.llm.schemas.tools_schema import AdapterType, ToolsSchema
 from pipecat.frames.frames import (
+    InputTextRawFrame,
     LLMContextFrame,
     LLMFullResponseEndFrame,
     LLMMessagesAppendFrame,
@@ -215,3 +216,14 @@ async def test_with_aggregators_appended_messages_and_llm_run_reach_the_model_on
     assert sent == [["Also, book a table."], ["For two people, please."]]
     assert all(content["turn_complete"] for content in emu.sessions[0].client_content)
     assert [t["kind"] for t in emu.sessions[0].turns] == ["speech", "content", "content"]
+
+
+async def test_typed_text_reaches_the_model_through_the_aggregators():
+    async with LiveEmulator(api_key="test-key") as emu:
+        llm = GeminiLiveService(api_key="test-key", base_url=emu.base_url)
+        pair = LLMContextAggregatorPair(LLMContext())
+        async with running_bot([pair.user(), llm, pair.assistant()]) as bot:
+            await bot.worker.queue_frame(InputTextRawFrame("What's the time in Oslo?"))
+            await emu.wait_until(lambda: emu.sessions and emu.sessions[0].turns, 10)
+    assert emu.sessions[0].texts_received == ["What's the time in Oslo?"]
+    assert emu.sessions[0].turns[0]["kind"] == "text"

@@ -127,3 +127,29 @@ async def test_a_call_cancelled_by_the_server_stops_the_handler_and_sends_nothin
     emu = await converse_with_tools(reply, {"slow": slow})
     await asyncio.wait_for(cancelled.wait(), 2)
     assert responses(emu) == {}
+
+
+async def test_calls_in_one_message_run_one_after_another_when_pipecat_says_so():
+    spans: dict[str, list[float]] = {}
+
+    def timed(name: str):
+        async def handler(params):
+            spans[name] = [asyncio.get_running_loop().time()]
+            await asyncio.sleep(0.2)
+            spans[name].append(asyncio.get_running_loop().time())
+            await params.result_callback(name)
+
+        return handler
+
+    reply = Reply(
+        tool_calls=[ToolCallSpec("first", id="1"), ToolCallSpec("second", id="2")],
+        after_tool=Reply(text="Both done."),
+    )
+    async with LiveEmulator(api_key="test-key", responder=ScriptedResponder([reply])) as emu:
+        llm = GeminiLiveService(api_key="test-key", base_url=emu.base_url, run_in_parallel=False)
+        llm.register_function("first", timed("first"))
+        llm.register_function("second", timed("second"))
+        async with running_bot([llm]) as bot:
+            await bot.say(speech(0.6) + silence(0.8))
+            await emu.wait_until(lambda: len(emu.sessions[0].tool_responses) == 2, 10)
+    assert spans["second"][0] >= spans["first"][1]  # started only after the first finished
