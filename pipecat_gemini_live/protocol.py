@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -523,6 +524,7 @@ def decode_base64(data: str) -> bytes:
         raise ProtocolError(f"Server sent audio that is not valid base64: {error}") from None
 
 
+@functools.lru_cache(maxsize=64)
 def _mime_rate(mime: str) -> int:
     for parameter in mime.split(";")[1:]:
         key, _, value = parameter.partition("=")
@@ -563,7 +565,9 @@ def _camel(key: str) -> str:
     return head + "".join(word.title() for word in rest)
 
 
+@functools.lru_cache(maxsize=512)
 def _snake(key: str) -> str:
+    """Cached: every lookup of a field that is absent (most of them) asks for it."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
