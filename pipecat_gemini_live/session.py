@@ -271,7 +271,9 @@ class LiveSession:
         self._buffer: deque[tuple[str, bool]] = deque()  # (message, is_audio)
         self._buffered_bytes = 0
         self._run_task: asyncio.Task[None] | None = None
-        self._rotate_requested = asyncio.Event()
+        self._switch_due = False
+        self._waiting_task: asyncio.Task[Any] | None = None  # the serve loop, while in recv
+        self._switch_cancel_sent = False
         self._rotate_deadline: float | None = None
         self._rotate_timer: asyncio.TimerHandle | None = None
         self._had_traffic = False
@@ -574,30 +576,47 @@ class LiveSession:
         """Hand over this connection's messages until it closes (raises) or a switch is due.
 
         The switch happens between messages, never while one is being handed to the callback
-        (cancelling that could cut a frame push in half); ``recv`` itself is safe to cancel.
+        (cancelling that could cut a frame push in half). While this waits for a message, a
+        switch that falls due cancels the wait: ``recv`` is safe to cancel (a message it had
+        not returned stays unread). One plain ``await`` per message, no task per message:
+        this loop runs for every audio chunk of every reply.
         """
-        rotate = asyncio.ensure_future(self._rotate_requested.wait())
-        receive: asyncio.Future[str | bytes] | None = None
-        try:
-            while True:
-                receive = asyncio.ensure_future(ws.recv())
-                await asyncio.wait((receive, rotate), return_when=asyncio.FIRST_COMPLETED)
-                if not receive.done():
-                    break  # a switch is due and nothing is waiting to be handed over
-                raw = receive.result()  # raises when the connection closed
-                self._had_traffic = True
-                try:
-                    events = protocol.parse_server_message(raw)
-                except ProtocolError as error:
-                    logger.error(f"Gemini Live: {error}")
-                    continue
-                for event in events:
-                    await self._dispatch(event)
-        finally:
-            rotate.cancel()
-            if receive is not None and not receive.done():
-                receive.cancel()
+        task = asyncio.current_task()
+        while not self._switch_due:
+            self._waiting_task = task
+            try:
+                raw = await ws.recv()  # raises when the connection closed
+            except asyncio.CancelledError:
+                if not self._cancelled_for_switch(task):
+                    raise
+                break
+            finally:
+                self._waiting_task = None
+            self._had_traffic = True
+            try:
+                events = protocol.parse_server_message(raw)
+            except ProtocolError as error:
+                logger.error(f"Gemini Live: {error}")
+                continue
+            for event in events:
+                await self._dispatch(event)
         await self._begin_rotation()
+
+    def _switch_now(self) -> None:
+        """A switch is due: at once if the serve loop is waiting, else after this message."""
+        self._switch_due = True
+        task, self._waiting_task = self._waiting_task, None
+        if task is not None and not task.done():
+            self._switch_cancel_sent = True
+            task.cancel()
+
+    def _cancelled_for_switch(self, task: asyncio.Task[Any] | None) -> bool:
+        """Whether a cancellation of the serve loop was only ours (not ``close()`` too)."""
+        if not self._switch_cancel_sent or self.phase is Phase.CLOSED:
+            return False
+        self._switch_cancel_sent = False
+        uncancel = getattr(task, "uncancel", None)  # Python 3.11+: counts cancellations
+        return uncancel is None or uncancel() == 0
 
     async def _begin_rotation(self) -> None:
         """Leave this connection for a new one of the same conversation (resumption handle);
@@ -637,15 +656,15 @@ class LiveSession:
         if self._rotate_timer is not None:
             self._rotate_timer.cancel()
         self._rotate_timer = loop.call_at(
-            loop.time() + max(0.0, time_left - margin), self._rotate_requested.set
+            loop.time() + max(0.0, time_left - margin), self._switch_now
         )
 
     def _maybe_rotate_now(self) -> None:
         if self._rotate_deadline is not None and self.conversation.at_safe_point:
-            self._rotate_requested.set()
+            self._switch_now()
 
     def _clear_rotation_plan(self) -> None:
-        self._rotate_requested.clear()
+        self._switch_due = False
         self._rotate_deadline = None
         if self._rotate_timer is not None:
             self._rotate_timer.cancel()

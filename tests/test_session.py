@@ -274,6 +274,25 @@ async def test_a_switch_waits_for_the_event_callback_in_progress():
         await session.close()
 
 
+async def test_a_switch_due_while_the_connection_is_quiet_happens_at_once_and_only_once():
+    """The serve loop waits in recv with nothing arriving: a due switch must not wait for the
+    next server message (there may be none), and must not look like a dropped connection."""
+    async with LiveEmulator(responder=ScriptedResponder([Reply(text="after the switch")])) as emu:
+        session, recorder = await resumable_session(emu)
+        await asyncio.sleep(0.1)  # quiet: no input, so the server sends nothing
+        started = asyncio.get_running_loop().time()
+        session.request_rotation(within=30.0)  # a safe point: due at once
+        await emu.wait_until(lambda: len(recorder.of(Connected)) == 2, 5)
+        assert asyncio.get_running_loop().time() - started < 5.0  # not the 30 s deadline
+        assert session.rotations == 1 and session.reconnects == 0
+        assert not recorder.of(Disconnected) and not recorder.of(Failed)
+        await speak(session, speech(0.5) + silence(0.8))  # the new connection serves the call
+        await emu.wait_until(lambda: recorder.of(TurnComplete), 5)
+        assert session.rotations == 1
+        await session.close()
+        assert session.phase.name == "CLOSED"
+
+
 async def test_no_switch_while_the_user_is_mid_turn():
     async with LiveEmulator(responder=ScriptedResponder([Reply(text="one")])) as emu:
         session, recorder = await resumable_session(emu)
