@@ -19,9 +19,7 @@ async def test_the_same_tools_handlers_and_context_work_with_gemini_live(monkeyp
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     context, tools = await example.run(example.DEFAULT_QUESTION)
     assert tools.results == [("get_weather", {"sky": "sunny", "celsius": 21})]
-    roles = [
-        (m["role"], "tool_calls" in m) for m in context.get_messages() if isinstance(m, dict)
-    ]
+    roles = [(m["role"], "tool_calls" in m) for m in context.get_messages() if isinstance(m, dict)]
     # The user's words first, then the call, its result, and the spoken answer.
     assert roles == [("user", False), ("assistant", True), ("tool", False), ("assistant", False)]
     assert "sunny" in context.get_messages()[-1]["content"]

@@ -191,7 +191,11 @@ def test_user_json_inside_struct_fields_keeps_its_own_keys():
         {
             "toolResponse": {
                 "functionResponses": [
-                    {"id": "a", "name": "f", "response": {"cityName": "Oslo", "inner": {"tempC": 3}}}
+                    {
+                        "id": "a",
+                        "name": "f",
+                        "response": {"cityName": "Oslo", "inner": {"tempC": 3}},
+                    }
                 ]
             }
         }
