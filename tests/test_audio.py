@@ -5,6 +5,7 @@ import pytest
 import soxr
 
 from pipecat_gemini_live.audio import (
+    RESAMPLER_QUALITY,
     AudioFormatError,
     InputAudioConverter,
     pcm16_rms,
@@ -37,10 +38,50 @@ def test_48k_stereo_becomes_16k_mono_at_the_same_pitch_without_boundary_clicks()
     assert abs(np.argmax(spectrum) * 16000 / 16000 - 440) <= 2
     # Streamed in 20 ms frames == resampled in one go (the filter state carries over).
     whole = soxr.resample(
-        ((left.astype(np.int32) + right) // 2).astype(np.int16), 48000, 16000, quality="HQ"
+        ((left.astype(np.int32) + right) // 2).astype(np.int16),
+        48000,
+        16000,
+        quality=RESAMPLER_QUALITY,
     )
     n = min(len(whole), len(out)) - 200
     assert np.max(np.abs(out[200:n].astype(int) - whole[200:n].astype(int))) <= 2
+
+
+def level_db(pcm: np.ndarray, reference: float) -> float:
+    middle = pcm[len(pcm) // 4 : -len(pcm) // 4].astype(float)
+    return 20 * np.log10(max(float(np.sqrt(np.mean(middle**2))), 1e-3) / reference)
+
+
+def test_the_resampler_keeps_the_speech_band_and_rejects_aliases():
+    amplitude = 16000
+
+    def through(freq: float, rate: int) -> float:
+        pcm = tone(freq, 1.0, rate, amplitude).tobytes()
+        out = feed(InputAudioConverter(), pcm, rate, 1, 2 * rate // 50)
+        return level_db(np.frombuffer(out, dtype=np.int16), amplitude / np.sqrt(2))
+
+    assert through(300, 48000) > -0.5 and through(5000, 48000) > -0.5
+    assert through(6000, 44100) > -1.0
+    # Above 8 kHz a 48 kHz tone cannot be represented at 16 kHz: it must not fold back in.
+    assert through(12000, 48000) < -70 and through(9000, 48000) < -70
+    assert through(3000, 8000) > -0.5  # telephony's whole band
+
+
+def test_chunks_are_not_held_back_by_the_resampler():
+    """A chunk should leave soon after the input covers it. Input comes in 20 ms frames, so a
+    50 ms chunk boundary falls inside a frame (up to 20 ms of waiting), plus the filter's delay.
+    Block-wise resampling (soxr MQ/HQ) holds output back by a further ~16 ms on average."""
+    for rate in (48000, 44100, 24000):
+        converter = InputAudioConverter(chunk_ms=50)
+        pcm = tone(440, 3.0, rate).tobytes()
+        frame = 2 * rate // 50
+        lags_ms, sent = [], 0
+        for index, start in enumerate(range(0, len(pcm) - frame + 1, frame)):
+            for _ in converter.push(pcm[start : start + frame], rate, 1):
+                sent += 1
+                lags_ms.append((index + 1) * 20 - sent * 50)  # arrival of input -> chunk out
+        steady = lags_ms[2:]
+        assert np.mean(steady) <= 25 and max(steady) <= 40, (rate, np.mean(steady), max(steady))
 
 
 def test_16k_mono_passes_through_byte_exact_and_8k_telephony_is_upsampled():
