@@ -14,13 +14,17 @@ chunk often waits for the next input frame: at 48 kHz that costs about 16 ms of 
 from __future__ import annotations
 
 import io
-import math
+import warnings
 import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soxr
+
+with warnings.catch_warnings():  # Python 3.11-3.12 warn; 3.13+ get it from audioop-lts
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import audioop  # one C call per level, where numpy takes four (Pipecat uses it too)
 
 RESAMPLER_QUALITY = "LQ"  # why: see the module docstring
 
@@ -156,14 +160,15 @@ class InputAudioConverter:
                 samples.reshape(-1, num_channels).astype(np.int32).sum(axis=1) // num_channels
             ).astype(np.int16)
         if self._resampler is None:
-            self._out.extend(samples.tobytes() if num_channels > 1 else pcm)
+            self._out += samples.tobytes() if num_channels > 1 else pcm
         else:
-            self._out.extend(self._resampler.resample_chunk(samples).tobytes())
+            # Given a column, soxr returns one (no squeeze); its bytes are the samples in order.
+            self._out += self._resampler.resample_chunk(samples[:, np.newaxis]).tobytes()
 
     def _drain_resampler(self) -> None:
         if self._resampler is not None:
-            tail = self._resampler.resample_chunk(np.zeros(0, dtype=np.int16), last=True)
-            self._out.extend(tail.tobytes())
+            tail = self._resampler.resample_chunk(np.zeros((0, 1), np.int16), last=True)
+            self._out += tail.tobytes()
 
     def _take_chunks(self) -> list[bytes]:
         size = self._chunk_bytes
@@ -182,10 +187,7 @@ class InputAudioConverter:
 
 def pcm16_rms(chunk: bytes) -> float:
     """Root-mean-square level of mono PCM16 (0 to 32768)."""
-    if len(chunk) < 2:
-        return 0.0
-    samples = np.frombuffer(chunk, dtype="<i2", count=len(chunk) // 2).astype(np.float32)
-    return math.sqrt(float(samples.dot(samples)) / len(samples))  # float32 is plenty for a level
+    return float(audioop.rms(chunk[: len(chunk) - len(chunk) % 2], 2))
 
 
 def wav_bytes(pcm: bytes, sample_rate: int, num_channels: int = 1) -> bytes:
