@@ -628,6 +628,8 @@ class GeminiLiveService(LLMService):
             return
         for issue in self._input.take_issues():
             logger.warning(f"{self}: input audio: {issue.message}")
+        if not chunks:
+            return  # most frames only top up the next chunk
         now = time.time()
         for chunk in chunks:
             voiced = self._speech.on_chunk_sent(pcm16_rms(chunk), now)
