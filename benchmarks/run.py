@@ -1,6 +1,6 @@
 """CPU per second of conversation: GeminiLiveService vs Pipecat's built-in GeminiLiveLLMService.
 
-    python benchmarks/run.py [--turns 6] [--speed 4] [--repeats 5] [--chunk-ms 50]
+    python benchmarks/run.py [--turns 10] [--speed 4] [--repeats 5] [--chunk-ms 50]
 
 Each service runs in its own process, in a real Pipecat pipeline, against one bundled emulator
 running in a process of its own (over TLS for both, because the built-in service's SDK always
@@ -179,7 +179,7 @@ def main() -> None:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--kind", default="ours")
     parser.add_argument("--rate", type=int, default=16000)
-    parser.add_argument("--turns", type=int, default=6)
+    parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--speed", type=float, default=4.0)
     parser.add_argument(
         "--chunk-ms", type=int, default=50, help="our service's input chunk (its default: 50)"
@@ -214,7 +214,13 @@ def report(args: argparse.Namespace, emulator: EmulatorProcess) -> None:
             for k in kinds
         }
         reply = {k: statistics.median(r["reply_seconds"] for r in runs[k]) for k in kinds}
-        rows.append((rate, cpu, reply))
+        # The same ratio within each repeat (its three runs ran back to back): its spread shows
+        # how far one run of this benchmark can be trusted.
+        paired = sorted(
+            (o["cpu"] - b["cpu"]) / max(1e-9, i["cpu"] - b["cpu"])
+            for o, i, b in zip(runs["ours"], runs["builtin"], runs["baseline"], strict=True)
+        )
+        rows.append((rate, cpu, reply, paired))
     memory = {
         k: run_child(emulator, k, 16000, args.turns, args.speed, True)["heap_growth"]
         for k in ("ours", "builtin")
@@ -232,7 +238,7 @@ def report(args: argparse.Namespace, emulator: EmulatorProcess) -> None:
     )
     print(header)
     print("-" * len(header))
-    for rate, cpu, reply in rows:
+    for rate, cpu, reply, paired in rows:
         base = cpu["baseline"]
         for kind in ("ours", "builtin", "baseline"):
             own = "" if kind == "baseline" else f"{cpu[kind] - base:16.2f}"
@@ -244,7 +250,8 @@ def report(args: argparse.Namespace, emulator: EmulatorProcess) -> None:
         own_ratio = (cpu["ours"] - base) / max(1e-9, cpu["builtin"] - base)
         print(
             f"{'':>7} | ratio ours/built-in: whole pipeline {whole:.2f}, "
-            f"service alone {own_ratio:.2f}"
+            f"service alone {own_ratio:.2f} (per repeat: {paired[0]:.2f} to {paired[-1]:.2f}, "
+            f"median {statistics.median(paired):.2f})"
         )
     print(
         "\nPython heap growth over the conversation (16 kHz): "
