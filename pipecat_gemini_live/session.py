@@ -18,9 +18,12 @@ What survives a change of connection, and what cannot be promised:
   connection if the call was pending across a switch. If the conversation could not be resumed
   (a new session replaced it), its pending calls are cancelled (a ``ToolCallCancellation`` event)
   and their responses are dropped, not sent to a session that never asked.
-- Events of a connection are all handed over before the next connection's ``Connected``; nothing
-  of an old connection arrives after it. A switch that has to cut a reply or a pending call
-  short (the goAway deadline) is reported as ``Disconnected`` so turn state can be closed.
+- Events of a connection are handed over before the next connection's ``Connected``; nothing
+  of an old connection arrives after it. What the server writes to the old connection after
+  the switch is decided is not read (the old socket is closed, not drained): a planned switch
+  waits for a quiet moment so that there is nothing. A switch that has to cut a reply or a
+  pending call short (the goAway deadline) is reported as ``Disconnected`` so turn state can
+  be closed.
 
 It knows nothing of Pipecat: it takes encoded client messages and hands parsed events to a
 callback, so it is tested against the emulator directly.
@@ -427,11 +430,10 @@ class LiveSession:
 
     def _without_void_responses(self, message: str) -> str:
         """The tool response without answers to calls of a lost conversation ("" if none left)."""
-        try:
-            body = json.loads(message)
-            responses = body["toolResponse"]["functionResponses"]
-        except (ValueError, KeyError, TypeError):
+        parsed = _function_responses(message)
+        if parsed is None:
             return message
+        body, responses = parsed
         kept = [r for r in responses if r.get("id") not in self._void_calls]
         if len(kept) == len(responses):
             return message
@@ -684,12 +686,21 @@ class LiveSession:
 _TOOL_RESPONSE = '{"toolResponse"'
 
 
-def _response_ids(message: str) -> list[str]:
+def _function_responses(message: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """A toolResponse message, parsed: (the body, its functionResponses); None if it is not one."""
     try:
-        responses = json.loads(message)["toolResponse"]["functionResponses"]
-        return [str(r["id"]) for r in responses if r.get("id")]
+        body = json.loads(message)
+        responses = body["toolResponse"]["functionResponses"]
     except (ValueError, KeyError, TypeError):
+        return None
+    return (body, responses) if isinstance(responses, list) else None
+
+
+def _response_ids(message: str) -> list[str]:
+    parsed = _function_responses(message)
+    if parsed is None:
         return []
+    return [str(r["id"]) for r in parsed[1] if isinstance(r, dict) and r.get("id")]
 
 
 async def _quiet_close(ws: ClientConnection) -> None:
