@@ -160,6 +160,8 @@ def run_child(
 ) -> dict:
     command = [sys.executable, __file__, "--child", "--kind", kind, "--rate", str(rate)]
     command += ["--turns", str(turns), "--speed", str(speed), "--base-url", emulator.base_url]
+    # The child sets BENCH_CHUNK_MS from its own arguments, so the chunk size goes as one too.
+    command += ["--chunk-ms", os.environ["BENCH_CHUNK_MS"]]
     command += ["--measure-memory"] if memory else []
     env = dict(
         os.environ,
