@@ -111,30 +111,29 @@ async def converse(
     from tests.pipeline_kit import running_bot
 
     frames = speech_and_silence(turns, rate)
-    if True:
-        llm = make_service(kind, base_url)
-        async with running_bot([llm], metrics=True, record=False) as bot:
-            context = LLMContext([{"role": "system", "content": "Be brief."}])
-            await bot.worker.queue_frame(LLMContextFrame(context))
-            if kind != "baseline":
-                await bot.wait_for(lambda: bot.tail.output_audio_bytes > 0, 15)  # greeting
-            if measure_memory:
-                import tracemalloc
+    llm = make_service(kind, base_url)
+    async with running_bot([llm], metrics=True, record=False) as bot:
+        context = LLMContext([{"role": "system", "content": "Be brief."}])
+        await bot.worker.queue_frame(LLMContextFrame(context))
+        if kind != "baseline":
+            await bot.wait_for(lambda: bot.tail.output_audio_bytes > 0, 15)  # greeting
+        if measure_memory:
+            import tracemalloc
 
-                tracemalloc.start()
-                heap_before = tracemalloc.get_traced_memory()[0]
-            cpu_before, wall_before = time.process_time(), time.monotonic()
-            for audio in frames:
-                await bot.worker.queue_frame(InputAudioRawFrame(audio, rate, 1))
-                await asyncio.sleep(0.02 / speed)
-            await asyncio.sleep(2.5 / speed)  # the last reply
-            cpu = time.process_time() - cpu_before
-            wall = time.monotonic() - wall_before
-            heap_growth = 0
-            if measure_memory:
-                heap_growth = tracemalloc.get_traced_memory()[0] - heap_before
-                tracemalloc.stop()
-            reply_seconds = bot.tail.output_audio_bytes / 2 / 24000
+            tracemalloc.start()
+            heap_before = tracemalloc.get_traced_memory()[0]
+        cpu_before, wall_before = time.process_time(), time.monotonic()
+        for audio in frames:
+            await bot.worker.queue_frame(InputAudioRawFrame(audio, rate, 1))
+            await asyncio.sleep(0.02 / speed)
+        await asyncio.sleep(2.5 / speed)  # the last reply
+        cpu = time.process_time() - cpu_before
+        wall = time.monotonic() - wall_before
+        heap_growth = 0
+        if measure_memory:
+            heap_growth = tracemalloc.get_traced_memory()[0] - heap_before
+            tracemalloc.stop()
+        reply_seconds = bot.tail.output_audio_bytes / 2 / 24000
     conversation_seconds = len(frames) * 0.02
     return {
         "cpu": cpu,
