@@ -157,9 +157,12 @@ def test_turn_audio_keeps_the_turn_and_only_a_short_preroll_before_it():
 # ----------------------------------------------------------------------------- the hooks
 
 
+MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
+
+
 async def open_session(emu: LiveEmulator, **setup: Any):
     ws = await connect(emu.ws_url, additional_headers={"x-goog-api-key": "test-key"})
-    await ws.send(json.dumps({"setup": {"model": "models/gemini-live", **setup}}))
+    await ws.send(json.dumps({"setup": {"model": f"models/{MODEL}", **setup}}))
     assert json.loads(await ws.recv()) == {"setupComplete": {}}
     return ws
 
@@ -187,7 +190,8 @@ async def read_turn(ws, answer_tools: dict[str, dict] | None = None) -> dict[str
             await ws.send(json.dumps({"toolResponse": {"functionResponses": responses}}))
         content = message.get("serverContent") or {}
         for part in (content.get("modelTurn") or {}).get("parts") or []:
-            heard["audio"] += base64.b64decode(part["inlineData"]["data"])
+            if "inlineData" in part:  # 2.5 also sends thought summaries (text parts)
+                heard["audio"] += base64.b64decode(part["inlineData"]["data"])
         heard["input"] += (content.get("inputTranscription") or {}).get("text", "")
         heard["output"] += (content.get("outputTranscription") or {}).get("text", "")
         if content.get("turnComplete"):

@@ -78,6 +78,7 @@ class EnergyVad:
         self.settings = settings
         self.speaking = False
         self.speech_seconds = 0.0  # length of the current (or last) utterance
+        self.last_voiced = False  # whether the last blob fed had speech in it
         self._voiced_run = 0.0
         self._quiet_run = 0.0
 
@@ -89,6 +90,7 @@ class EnergyVad:
         rms = float(np.sqrt(np.mean(samples * samples)))
         seconds = len(samples) / rate
         voiced = rms >= self.settings.threshold
+        self.last_voiced = voiced
         if not self.speaking:
             self._voiced_run = self._voiced_run + seconds if voiced else 0.0
             if self._voiced_run >= self.settings.start_seconds:
@@ -238,13 +240,16 @@ AfterTool = Callable[[list[dict[str, Any]]], "Reply | Awaitable[Reply]"]
 @dataclass(frozen=True)
 class UserTurn:
     """What the emulated model heard: speech (with its length and, for responders that listen,
-    its audio: PCM16 at ``audio_rate``), text, or a content turn."""
+    its audio: PCM16 at ``audio_rate``), text, or a content turn. ``started_at``/``ended_at``
+    are when the speech's first and last voiced audio arrived (``time.monotonic()``)."""
 
     kind: str  # "speech" | "text" | "content" | "tool_result" (an async result spoken)
     speech_seconds: float = 0.0
     text: str = ""
     audio: bytes = field(default=b"", repr=False)
     audio_rate: int = 16000
+    started_at: float | None = None
+    ended_at: float | None = None
 
 
 class Responder(Protocol):

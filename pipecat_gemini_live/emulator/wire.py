@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
 import re
 from typing import Any
@@ -141,29 +142,61 @@ def encode(message: dict[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":")).encode()
 
 
-def audio_message(pcm: bytes, rate: int = 24000) -> bytes:
+def audio_message(
+    pcm: bytes, *, mime: str = "audio/pcm;rate=24000", role: bool = False, transcript: str = ""
+) -> bytes:
+    """One chunk of model speech (the hot path: built without ``json.dumps``). ``role`` adds
+    ``"role": "model"`` (3.8, Vertex); ``transcript`` rides along as ``outputTranscription``
+    (3.x)."""
     data = base64.b64encode(pcm).decode("ascii")
-    return (
-        b'{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"audio/pcm;rate='
-        + str(rate).encode()
-        + b'","data":"'
-        + data.encode()
-        + b'"}}]}}}'
-    )
+    turn = '{"parts":[{"inlineData":{"mimeType":"' + mime + '","data":"' + data + '"}}]'
+    turn += ',"role":"model"}' if role else "}"
+    extra = ',"outputTranscription":' + json.dumps({"text": transcript}) if transcript else ""
+    return ('{"serverContent":{"modelTurn":' + turn + extra + "}}").encode()
 
 
 def server_content(**fields: Any) -> bytes:
     return encode({"serverContent": fields})
 
 
-def usage_message(prompt: dict[str, int], response: dict[str, int]) -> dict[str, Any]:
+def duration(seconds: float) -> str:
+    """A proto ``Duration`` as Google writes it: ``"5s"``, ``"1.880s"``."""
+    text = f"{seconds:.3f}".rstrip("0").rstrip(".")
+    return f"{text}s"
+
+
+def usage_message(
+    prompt: dict[str, int], response: dict[str, int], *, names: str = "response"
+) -> dict[str, Any]:
+    """Per-turn usage; ``names="candidates"`` spells the response side as Vertex does."""
     prompt_total, response_total = sum(prompt.values()), sum(response.values())
+    side = "responseToken" if names == "response" else "candidatesToken"
     return {
         "promptTokenCount": prompt_total,
-        "responseTokenCount": response_total,
+        f"{side}Count": response_total,
         "totalTokenCount": prompt_total + response_total,
         "promptTokensDetails": [{"modality": m, "tokenCount": n} for m, n in prompt.items() if n],
-        "responseTokensDetails": [
-            {"modality": m, "tokenCount": n} for m, n in response.items() if n
-        ],
+        f"{side}sDetails": [{"modality": m, "tokenCount": n} for m, n in response.items() if n],
     }
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """(width, height) of an image the client sent, or (0, 0) when it is not one."""
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except Exception:
+        return (0, 0)
+
+
+def server_message_record(data: bytes) -> dict[str, Any]:
+    """A server message as the emulator records it for tests: media payloads replaced by their
+    encoded length."""
+    message = json.loads(data)
+    for part in ((message.get("serverContent") or {}).get("modelTurn") or {}).get("parts") or []:
+        inline = part.get("inlineData")
+        if isinstance(inline, dict) and isinstance(inline.get("data"), str):
+            inline["data"] = len(inline["data"])
+    return message

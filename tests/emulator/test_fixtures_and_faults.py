@@ -15,6 +15,8 @@ async def setup_connection(emu: LiveEmulator):
     ws = await connect(emu.ws_url, additional_headers={"x-goog-api-key": "test-key"})
     await ws.send(json.dumps({"setup": {"model": "models/gemini-3.8-live"}}))
     assert json.loads(await ws.recv()) == {"setupComplete": {}}
+    # 3.8 sends a resumption handle at once, asked for or not (as recorded).
+    assert json.loads(await ws.recv())["sessionResumptionUpdate"]["resumable"] is True
     return ws
 
 

@@ -99,7 +99,10 @@ async def test_sdk_converses_with_audio_transcripts_tools_barge_in_go_away_and_r
             assert any(m.server_content and m.server_content.generation_complete for m in messages)
             assert messages[-1].usage_metadata.response_token_count > 0
 
-            # A tool call round trip.
+            # A tool call round trip. (A user answers a moment after the bot has finished:
+            # speech the instant turnComplete arrives is still answered with `interrupted`,
+            # since the client may be playing the reply's end.)
+            await asyncio.sleep(0.5)
             await send_audio(session, speech(0.6, seed=2) + silence(0.8))
             call = None
             async for message in session.receive():
@@ -114,6 +117,7 @@ async def test_sdk_converses_with_audio_transcripts_tools_barge_in_go_away_and_r
             assert emu.sessions[0].tool_responses[call.id][0]["response"] == {"result": "sunny"}
 
             # Barge-in: the user speaks over a long reply.
+            await asyncio.sleep(0.5)
             await send_audio(session, speech(0.6, seed=3) + silence(0.8))
             interrupted = False
             async for message in session.receive():

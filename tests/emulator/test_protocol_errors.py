@@ -47,7 +47,7 @@ async def closed_with(
             [
                 {
                     "setup": {
-                        "model": "models/x",
+                        "model": "models/gemini-3.8-live",
                         "generationConfig": {"responseModalities": ["TEXT", "AUDIO"]},
                     }
                 }
@@ -59,7 +59,7 @@ async def closed_with(
             [
                 {
                     "setup": {
-                        "model": "models/x",
+                        "model": "models/gemini-3.8-live",
                         "realtimeInputConfig": {
                             "automaticActivityDetection": {"startOfSpeechSensitivity": "LOUD"}
                         },
@@ -70,7 +70,14 @@ async def closed_with(
             "invalid argument",
         ),
         (
-            [{"setup": {"model": "models/x", "sessionResumption": {"handle": "nope"}}}],
+            [
+                {
+                    "setup": {
+                        "model": "models/gemini-3.8-live",
+                        "sessionResumption": {"handle": "nope"},
+                    }
+                }
+            ],
             1008,
             "session not found",
         ),
@@ -92,12 +99,24 @@ async def test_bad_client_input_is_closed_like_google_does(messages, code, reaso
 
 
 async def test_unknown_model_and_wrong_key():
-    async with LiveEmulator(known_models={"gemini-3.8-live"}) as emu:
+    async with LiveEmulator() as emu:  # by default, only models Google serves
         code, reason = await closed_with(emu, [{"setup": {"model": "models/gemini-9"}}])
-        assert code == 1008 and reason.startswith("models/gemini-9 is not found for API version")
+        assert code == 1008
+        assert reason.startswith("models/gemini-9 is not found for API version v1beta")
         assert len(reason.encode()) <= 123  # Google's long message, truncated to the limit
         code, reason = await closed_with(emu, [SETUP], headers={"x-goog-api-key": "wrong"})
         assert (code, reason) == (1007, "API key not valid. Please pass a valid API key.")
+    async with LiveEmulator(known_models={"gemini-2.5-flash-native-audio-preview-12-2025"}) as emu:
+        code, _ = await closed_with(emu, [SETUP])  # a served model, but not on this emulator
+        assert code == 1008
+
+
+async def test_an_unknown_model_is_served_when_allowed():
+    async with LiveEmulator(allow_unknown_models=True) as emu:
+        async with connect(emu.ws_url, additional_headers={"x-goog-api-key": "test-key"}) as ws:
+            await ws.send(json.dumps({"setup": {"model": "models/gemini-9"}}))
+            assert json.loads(await ws.recv()) == {"setupComplete": {}}
+            assert emu.sessions[0].model == "gemini-9"
 
 
 async def test_keys_are_read_from_every_place_clients_put_them_and_odd_paths_are_refused():
@@ -118,7 +137,9 @@ async def test_keys_are_read_from_every_place_clients_put_them_and_odd_paths_are
                 f"ws://127.0.0.1:{emu.port}{path}", additional_headers=headers
             ) as ws:
                 await ws.send(json.dumps(SETUP))
-                assert json.loads(await ws.recv()) == {"setupComplete": {}}
+                complete = json.loads(await ws.recv())["setupComplete"]
+                # Vertex names the session (as recorded); the Gemini API sends {}.
+                assert list(complete) == (["sessionId"] if "aiplatform" in path else [])
         with pytest.raises(InvalidStatus):
             async with connect(f"ws://127.0.0.1:{emu.port}/v1/chat"):
                 pass
@@ -129,7 +150,7 @@ async def turn_end_delay(silence_ms: int | None, disabled: bool = False) -> floa
     detection = {"silenceDurationMs": silence_ms} if silence_ms else {}
     setup = {
         "setup": {
-            "model": "models/m",
+            "model": "models/gemini-2.5-flash-native-audio-preview-12-2025",
             "realtimeInputConfig": {"automaticActivityDetection": detection},
         }
     }
@@ -164,7 +185,7 @@ async def test_silence_duration_from_setup_decides_when_the_turn_ends():
 async def test_with_vad_disabled_activity_start_and_end_drive_the_turn():
     setup = {
         "setup": {
-            "model": "models/m",
+            "model": "models/gemini-2.5-flash-native-audio-preview-12-2025",
             "realtimeInputConfig": {"automaticActivityDetection": {"disabled": True}},
         }
     }
