@@ -136,8 +136,18 @@ def encode(message: dict[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
-def setup_message(config: SessionConfig, *, resume_handle: str | None = None) -> dict[str, Any]:
-    """The first message of a connection, from a validated :class:`SessionConfig`."""
+def setup_message(
+    config: SessionConfig,
+    *,
+    resume_handle: str | None = None,
+    history_in_client_content: bool = False,
+) -> dict[str, Any]:
+    """The first message of a connection, from a validated :class:`SessionConfig`.
+
+    ``history_in_client_content``: this connection will be seeded with history in
+    ``clientContent`` (``historyConfig``, which a model that takes clientContent only as
+    initial history wants; the server then waits for that history before it listens).
+    """
     caps = config.capabilities
     generation: dict[str, Any] = {"responseModalities": ["TEXT" if config.text_output else "AUDIO"]}
     if not config.text_output:
@@ -206,8 +216,7 @@ def setup_message(config: SessionConfig, *, resume_handle: str | None = None) ->
         setup["sessionResumption"] = {"handle": resume_handle} if resume_handle else {}
     if config.proactive_audio is not None:
         setup["proactivity"] = {"proactiveAudio": config.proactive_audio}
-    if not caps.mid_session_client_content:
-        # Such models take history as clientContent only when told to expect it.
+    if history_in_client_content:
         setup["historyConfig"] = {"initialHistoryInClientContent": True}
     _deep_merge(setup, config.extra_setup)
     return {"setup": setup}
@@ -411,7 +420,8 @@ def parse_server_message(raw: str | bytes) -> list[ServerEvent]:
         kind = str(_getter(activity)("voiceActivityType") or activity.get("type") or "")
         if kind in ("ACTIVITY_START", "ACTIVITY_END"):
             events.append(VoiceActivity(started=kind == "ACTIVITY_START"))
-    if not events and not any(key in _KNOWN_TOP_LEVEL for key in map(_camel, message)):
+    if message and not events and not any(key in _KNOWN_TOP_LEVEL for key in map(_camel, message)):
+        # A bare {} is not unknown: 3.8 sends one before nearly every audio chunk.
         events.append(UnknownMessage(tuple(message)))
     return events
 

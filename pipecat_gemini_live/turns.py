@@ -21,9 +21,15 @@ class UserPhase(str, Enum):
 
 
 class ReplyPhase(str, Enum):
+    """Where the model's current generation is. Stale output can only follow an
+    ``interrupted`` that cut a generation still being produced; one that comes after
+    ``generationComplete`` or ``turnComplete`` (the client was still playing the reply) leaves
+    nothing stale behind, so the next reply is never mistaken for it."""
+
     IDLE = "idle"
     SPEAKING = "speaking"  # model output is flowing
-    INTERRUPTED = "interrupted"  # barge-in: drop output until the turn completes
+    GENERATED = "generated"  # generationComplete: all of it produced, turnComplete to come
+    INTERRUPTED = "interrupted"  # barge-in mid-generation: drop its output until turnComplete
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,7 @@ class TurnTracker:
             self.dropped_output_chunks += 1
             return False, []
         effects: list[Effect] = []
-        if self.reply is ReplyPhase.IDLE:
+        if self.reply in (ReplyPhase.IDLE, ReplyPhase.GENERATED):
             # The user's turn is over: what they said goes out before the reply, so the
             # context aggregators record the user message first.
             effects.extend(self._flush_transcript())
@@ -121,17 +127,18 @@ class TurnTracker:
         """A tool call ends the user's turn and belongs to the reply: it opens the reply if
         nothing was said yet, so the user's words are recorded before the call."""
         self.conversation_started = True
-        if self.reply is not ReplyPhase.IDLE:
+        if self.reply in (ReplyPhase.SPEAKING, ReplyPhase.INTERRUPTED):
             return self._end_user_turn()
         effects: list[Effect] = [*self._flush_transcript(), *self._end_user_turn()]
         self.reply = ReplyPhase.SPEAKING
         return [*effects, ReplyStarted(by_tool_call=True)]
 
     def on_interrupted(self) -> list[Effect]:
+        """Barge-in. Only a generation still being produced leaves stale output behind."""
         effects: list[Effect] = []
         if self.reply is ReplyPhase.SPEAKING:
             effects.append(ReplyEnded(interrupted=True))
-        self.reply = ReplyPhase.INTERRUPTED
+            self.reply = ReplyPhase.INTERRUPTED
         if self.user is not UserPhase.SPEAKING:
             effects.extend(self._flush_transcript())
             self.user = UserPhase.SPEAKING
@@ -141,7 +148,7 @@ class TurnTracker:
     def on_generation_complete(self) -> list[Effect]:
         effects = self._flush_transcript()
         if self.reply is ReplyPhase.SPEAKING:
-            self.reply = ReplyPhase.IDLE
+            self.reply = ReplyPhase.GENERATED
             effects.append(ReplyEnded())
         return effects
 
