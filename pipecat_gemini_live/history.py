@@ -30,9 +30,13 @@ def system_instruction(messages: list[Any]) -> str | None:
     return "\n\n".join(texts) or None
 
 
-def conversation_turns(messages: list[Any]) -> list[dict[str, Any]]:
+def conversation_turns(messages: list[Any], *, function_parts: bool = True) -> list[dict[str, Any]]:
     """The conversation as ``clientContent`` turns, in order, consecutive same-role turns kept
-    apart (the model reads them as they happened)."""
+    apart (the model reads them as they happened).
+
+    ``function_parts=False``: tool calls and their results are told as text ("called X with
+    ..."), for models that refuse ``functionCall``/``functionResponse`` parts in history.
+    """
     names: dict[str, str] = {}  # tool_call_id -> function name, for the responses
     turns: list[dict[str, Any]] = []
     for message in messages:
@@ -49,8 +53,25 @@ def conversation_turns(messages: list[Any]) -> list[dict[str, Any]]:
         else:
             turn = None
         if turn is not None:
-            turns.append(turn)
+            turns.append(turn if function_parts else _as_text(turn))
     return turns
+
+
+def _as_text(turn: dict[str, Any]) -> dict[str, Any]:
+    """A turn whose function parts are written out as text, for models that take only text."""
+    parts: list[dict[str, Any]] = []
+    for part in turn["parts"]:
+        if "functionCall" in part:
+            call = part["functionCall"]
+            args = json.dumps(call.get("args") or {}, ensure_ascii=False)
+            parts.append({"text": f"[Called function {call['name']} with arguments {args}]"})
+        elif "functionResponse" in part:
+            response = part["functionResponse"]
+            result = json.dumps(response.get("response"), ensure_ascii=False, default=str)
+            parts.append({"text": f"[Function {response['name']} returned {result}]"})
+        else:
+            parts.append(part)
+    return {**turn, "parts": parts}
 
 
 def message_text(message: dict[str, Any]) -> str:

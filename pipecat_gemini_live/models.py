@@ -54,6 +54,12 @@ class ModelCapabilities:
         async_function_calls: accepts ``behavior: NON_BLOCKING`` tools and response scheduling.
         mid_session_client_content: accepts ``clientContent`` after the first model turn
             (3.1 takes it only as initial history and closes with 1007 otherwise).
+        content_needs_realtime_input: a ``clientContent`` with ``turnComplete`` starts no reply
+            until some realtime input arrives (3.8; Pipecat's built-in sends a blank realtime
+            text after it for that reason; the 3.1 recordings show 3.1 answering without one).
+        history_function_parts: accepts ``functionCall``/``functionResponse`` parts in
+            clientContent history (3.x closes with 1007, so tool history goes as text there, as
+            Pipecat's Gemini Live adapter does).
         stable: generally available (not a preview).
         note: one line shown in errors and the README.
     """
@@ -68,12 +74,14 @@ class ModelCapabilities:
     proactive_audio: ProactiveAudio = ProactiveAudio.UNSUPPORTED
     async_function_calls: bool = False
     mid_session_client_content: bool = True
+    content_needs_realtime_input: bool = False
+    history_function_parts: bool = True
     stable: bool = False
     note: str = ""
 
     def async_tools_on(self, backend: Backend) -> bool:
         """NON_BLOCKING tools with response scheduling: a Gemini API feature (Vertex rejects
-        ``scheduling`` and ``id`` in function responses)."""
+        ``scheduling`` in function responses, livekit/agents#3853)."""
         return self.async_function_calls and backend is Backend.GEMINI_API
 
 
@@ -96,6 +104,8 @@ MODELS: dict[str, ModelCapabilities] = {
             backends=_BOTH,
             proactive_audio=ProactiveAudio.ALWAYS_ON,
             async_function_calls=True,
+            content_needs_realtime_input=True,
+            history_function_parts=False,
             stable=True,
             note="stable default; async tools by default; proactive audio always on",
         ),
@@ -105,6 +115,8 @@ MODELS: dict[str, ModelCapabilities] = {
             thinking_levels=("low", "medium", "high"),
             proactive_audio=ProactiveAudio.ALWAYS_ON,
             async_function_calls=True,
+            content_needs_realtime_input=True,
+            history_function_parts=False,
             note="3.8 with a thinking level",
         ),
         ModelCapabilities(
@@ -112,6 +124,7 @@ MODELS: dict[str, ModelCapabilities] = {
             thinking=Thinking.LEVEL,
             thinking_levels=("minimal", "low", "medium", "high"),
             mid_session_client_content=False,
+            history_function_parts=False,
             note="legacy preview; clientContent only as initial history; no async tools",
         ),
         ModelCapabilities(
@@ -122,6 +135,11 @@ MODELS: dict[str, ModelCapabilities] = {
         ModelCapabilities(
             "gemini-2.5-flash-native-audio-preview-09-2025",
             note="2.5 native audio (Sep 2025)",
+            **_NATIVE_25,  # type: ignore[arg-type]
+        ),
+        ModelCapabilities(
+            "gemini-2.5-flash-native-audio-latest",
+            note="2.5 native audio, the latest preview (an alias Google keeps current)",
             **_NATIVE_25,  # type: ignore[arg-type]
         ),
         ModelCapabilities(
@@ -136,6 +154,12 @@ MODELS: dict[str, ModelCapabilities] = {
             backends=_VERTEX,
             note="Vertex AI preview 2.5 native audio",
             **_NATIVE_25,  # type: ignore[arg-type]
+        ),
+        ModelCapabilities(
+            "gemini-live-2.5-flash",
+            backends=_VERTEX,
+            stable=True,
+            note="Vertex AI 2.5 Live (as recorded: audio replies, transcript before the audio)",
         ),
         ModelCapabilities(
             "gemini-live-2.5-flash-preview",

@@ -99,6 +99,7 @@ from pipecat_gemini_live.limits import SessionLimit, SessionLimitReached, proces
 from pipecat_gemini_live.metrics import SpeechClock, UsageTracker, to_token_usage
 from pipecat_gemini_live.models import DEFAULT_MODEL, Backend, ModelCapabilities, capabilities_for
 from pipecat_gemini_live.pricing import CostLedger, CostMetricsData, TokenPrices, prices_for
+from pipecat_gemini_live.recording import AudioMode, RecordingWriter
 from pipecat_gemini_live.session import (
     Connected,
     Disconnected,
@@ -210,6 +211,8 @@ class GeminiLiveService(LLMService):
         prices: TokenPrices | None = None,
         session_limit: SessionLimit | None = None,
         vertex: VertexSettings | None = None,
+        record_to: str | os.PathLike[str] | None = None,
+        record_audio: AudioMode = "full",
         **kwargs: Any,
     ) -> None:
         """Create the service; every setting is validated here, before any connection.
@@ -247,6 +250,10 @@ class GeminiLiveService(LLMService):
                 to the process-wide one (``set_session_limit``), if set.
             vertex: ``VertexSettings(project=..., location=...)`` to use Vertex AI (Google
                 credentials; no API key needed) instead of the Gemini API.
+            record_to: write every frame of the call, sent and received, with its time, to this
+                JSON file (the format ``LiveEmulator.replay`` plays back); never the key.
+            record_audio: ``"full"``, or ``"cut"`` to keep only the start of each audio and
+                image payload (small files; a replay then plays clicks, not speech).
         """
         defaults = GeminiLiveSettings(
             model=model or DEFAULT_MODEL,
@@ -320,6 +327,7 @@ class GeminiLiveService(LLMService):
         self._register_event_handler("on_usage")
         self._context: LLMContext = LLMContext()
         self._seeded = False
+        self._seed_queued = False  # the first context's history is on its way to the model
         self._context_seen = 0  # context messages already heard by (or sent to) the model
         self._transcribed: deque[str] = deque(maxlen=64)  # user sentences not yet recorded
         self._instruction_from_context = False
@@ -335,6 +343,10 @@ class GeminiLiveService(LLMService):
         self._closed = False
         self._reported_input_errors: set[str] = set()
         self._session_limit = session_limit
+        self._record_to = record_to
+        self._record_audio: AudioMode = record_audio
+        if record_audio not in ("full", "cut"):
+            raise ConfigurationError(f"record_audio must be 'full' or 'cut', got {record_audio!r}.")
         self._holding_slot: SessionLimit | None = None
         self._video = FramePacer(video or VideoSettings())
         self._video_task: asyncio.Task[None] | None = None
@@ -526,15 +538,36 @@ class GeminiLiveService(LLMService):
                 url=self._url,
                 headers=self._connection_headers,
                 build_setup=lambda handle: protocol.setup_message(
-                    self._config, resume_handle=handle
+                    self._config,
+                    resume_handle=handle,
+                    history_in_client_content=self._history_in_setup(handle),
                 ),
                 on_event=self._on_event,
                 retry=self._retry,
+                recorder=self._recorder(),
             )
             self._session.handle = self._initial_handle
             self._session.conversation.uses_resumption = self._config.session_resumption
             await self._session.start()
         return self._session
+
+    def _recorder(self) -> RecordingWriter | None:
+        if self._record_to is None:
+            return None
+        backend = self._config.backend
+        return RecordingWriter(
+            self._record_to,
+            model=protocol.model_resource(
+                self._config.model,
+                backend,
+                project=self._config.vertex_project,
+                location=self._config.vertex_location,
+            ),
+            endpoint="vertex" if backend is Backend.VERTEX else "gemini-api",
+            audio=self._record_audio,
+            secrets=[self.__api_key],
+            source=f"pipecat-gemini-live {self.name}",
+        )
 
     async def _connection_headers(self) -> dict[str, str]:
         """Credentials for one connection attempt. Vertex access tokens are refreshed in a
@@ -563,14 +596,19 @@ class GeminiLiveService(LLMService):
             self._holding_slot = None
 
     async def _send(self, message: str, *, audio: bool = False) -> None:
+        session = await self._connect()
+        if session is not None:
+            await session.send(message, audio=audio)
+
+    async def _connect(self) -> LiveSession | None:
+        """The session, opened on first use; None once the call has failed or ended."""
         if self._failed or self._closed:
-            return
+            return None
         try:
-            session = await self._ensure_session()
+            return await self._ensure_session()
         except SessionLimitReached as error:
             await self._on_failed(error)  # one fatal error; nothing opened, nothing to retry
-            return
-        await session.send(message, audio=audio)
+            return None
 
     # ------------------------------------------------------------------ frames in
 
@@ -712,13 +750,17 @@ class GeminiLiveService(LLMService):
             return
         self._seeded = True
         self._context_seen = len(messages)
+        turns = self._conversation_turns(messages)
         if self._turns.conversation_started:
             # The aggregators' first record of a conversation the model is already having
             # (realtime mode writes the user message when the reply starts): sending it
             # would make the model answer the same words twice.
             return
-        turns = history.conversation_turns(messages)
-        await self._send(protocol.client_content(turns, turn_complete=True))
+        if not turns:
+            await self._connect()  # nothing to seed: connect now, the user speaks first
+            return
+        self._seed_queued = True
+        await self._send_content(turns, turn_complete=True)
 
     async def _send_unheard(self, messages: list[Any]) -> None:
         """Send the user messages added since the last context that the model has not heard.
@@ -762,19 +804,39 @@ class GeminiLiveService(LLMService):
     async def _reseed(self) -> None:
         """A new session replaced a lost one (no usable handle): give the model the
         conversation so far, as recorded by the context aggregators, without asking it to reply."""
-        turns = history.conversation_turns(self._context.get_messages())
+        turns = self._conversation_turns(self._context.get_messages())
         if turns:
             logger.warning(
                 f"{self}: the session could not be resumed; re-seeding {len(turns)} turns"
             )
-            await self._send(protocol.client_content(turns, turn_complete=False))
+            await self._send_content(turns, turn_complete=False)
+
+    def _conversation_turns(self, messages: list[Any]) -> list[dict[str, Any]]:
+        function_parts = self._config.capabilities.history_function_parts
+        return history.conversation_turns(messages, function_parts=function_parts)
+
+    async def _send_content(self, turns: list[dict[str, Any]], *, turn_complete: bool) -> None:
+        """History or a turn as ``clientContent``. A model that answers content only after
+        realtime input (3.8) gets a blank realtime text after a completed turn."""
+        await self._send(protocol.client_content(turns, turn_complete=turn_complete))
+        if turn_complete and self._config.capabilities.content_needs_realtime_input:
+            await self._send(protocol.realtime_text(" "))
+
+    def _history_in_setup(self, handle: str | None) -> bool:
+        """Whether a new connection's setup announces history in clientContent: only for a
+        model that takes history so (3.1), only for a fresh session, and only when there is
+        history to seed (the server does not listen until it arrives, so a bare pipeline
+        would never be heard)."""
+        if self._config.capabilities.mid_session_client_content or handle is not None:
+            return False
+        return self._seed_queued or bool(self._conversation_turns(self._context.get_messages()))
 
     async def _append_messages(self, messages: list[Any], *, run_llm: bool) -> None:
-        turns = history.conversation_turns(messages)
+        turns = self._conversation_turns(messages)
         caps = self._config.capabilities
         if caps.mid_session_client_content or not self._turns.conversation_started:
             if turns or run_llm:
-                await self._send(protocol.client_content(turns, turn_complete=run_llm))
+                await self._send_content(turns, turn_complete=run_llm)
             return
         # This model takes clientContent only as initial history (it closes the call with
         # 1007 otherwise): user text goes in as realtime text, which it does accept.
@@ -1097,9 +1159,11 @@ class GeminiLiveService(LLMService):
         scheduling: str | None,
         will_continue: bool | None,
     ) -> None:
-        gemini_api = self._config.backend is Backend.GEMINI_API  # Vertex rejects the id
+        # The id goes on Vertex too: the recorded Vertex calls carry it, and 3.8 on Vertex
+        # drops a response without one (LiveKit's plugin notes it). Scheduling does not
+        # (Vertex refuses it: livekit/agents#3853); is_non_blocking is off there.
         item = protocol.function_response(
-            call_id if gemini_api else None,
+            call_id,
             name,
             response,
             scheduling=scheduling,

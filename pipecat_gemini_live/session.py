@@ -64,6 +64,7 @@ from pipecat_gemini_live.events import (
     ToolCallCancellation,
     TurnComplete,
 )
+from pipecat_gemini_live.recording import RecordingWriter
 
 
 class Phase(str, Enum):
@@ -252,6 +253,7 @@ class LiveSession:
         seed: int | None = None,
         ping_interval: float | None = 30.0,
         ping_timeout: float | None = 60.0,
+        recorder: RecordingWriter | None = None,
     ) -> None:
         self._url = url
         self._headers = headers
@@ -264,6 +266,7 @@ class LiveSession:
         self._rng = random.Random(seed)
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
+        self._recorder = recorder
 
         self.phase = Phase.IDLE
         self.conversation = ConversationState()
@@ -323,7 +326,7 @@ class LiveSession:
         ws = self._ws
         if self.phase is Phase.READY and ws is not None and not self._buffer:
             try:
-                await ws.send(message)
+                await self._write(ws, message)
             except WebSocketClosed:
                 pass  # the serve loop sees the close and reconnects; keep the message
             else:
@@ -353,6 +356,8 @@ class LiveSession:
 
     async def close(self) -> None:
         """Close for good (idempotent)."""
+        if self._recorder is not None:
+            self._recorder.close()
         self.phase = Phase.CLOSED
         self._ready.clear()
         task, self._run_task = self._run_task, None
@@ -390,7 +395,7 @@ class LiveSession:
     async def _flush_buffer(self, ws: ClientConnection) -> None:
         while self._buffer:
             message, audio = self._buffer[0]
-            await ws.send(message)  # raises on close: the message stays buffered
+            await self._write(ws, message)  # raises on close: the message stays buffered
             self._buffer.popleft()
             self._buffered_bytes -= len(message)
             self._count_sent(message, audio)
@@ -504,7 +509,7 @@ class LiveSession:
         handle = self.conversation.handle
         ws = await self._open()
         try:
-            await ws.send(protocol.encode(self._build_setup(handle)))
+            await self._write(ws, protocol.encode(self._build_setup(handle)))
             first = await self._receive_setup(ws)
             self._ws = ws
             self.connections += 1
@@ -537,7 +542,7 @@ class LiveSession:
     async def _open(self) -> ClientConnection:
         try:
             headers = self._headers if isinstance(self._headers, dict) else await self._headers()
-            return await connect(
+            ws = await connect(
                 self._url,
                 additional_headers=headers,
                 open_timeout=self._open_timeout,
@@ -566,9 +571,14 @@ class LiveSession:
                 retryable=True,
                 hint="Check base_url, and that this machine can reach it.",
             ) from None
+        if self._recorder is not None:
+            self._recorder.connection_opened()
+        return ws
 
     async def _receive_setup(self, ws: ClientConnection) -> list[ServerEvent]:
         raw = await asyncio.wait_for(ws.recv(), self._open_timeout)
+        if self._recorder is not None:
+            self._recorder.received(raw)
         events = protocol.parse_server_message(raw)
         if not events or not isinstance(events[0], SetupComplete):
             raise ProtocolError(f"Expected setupComplete as the first message, got {events!r}")
@@ -588,6 +598,8 @@ class LiveSession:
             self._waiting_task = task
             try:
                 raw = await ws.recv()  # raises when the connection closed
+                if self._recorder is not None:
+                    self._recorder.received(raw)
             except asyncio.CancelledError:
                 if not self._cancelled_for_switch(task):
                     raise
@@ -673,6 +685,11 @@ class LiveSession:
             self._rotate_timer = None
 
     # ---------------------------------------------------------------- helpers
+
+    async def _write(self, ws: ClientConnection, message: str) -> None:
+        await ws.send(message)
+        if self._recorder is not None:
+            self._recorder.sent(message)
 
     def _closed_error(self, closed: WebSocketClosed) -> ConnectionClosed:
         if closed.rcvd is None:  # no close frame from the server: the connection just died

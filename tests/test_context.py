@@ -23,6 +23,23 @@ from tests.pipeline_kit import running_bot, silence, speech
 WEATHER = FunctionSchema(
     "get_weather", "Weather for a city", {"city": {"type": "string"}}, ["city"]
 )
+MODEL_25 = "gemini-2.5-flash-native-audio-preview-12-2025"  # takes function parts in history
+TOOL_HISTORY = [
+    {"role": "user", "content": "Check the weather in Rome."},
+    {
+        "role": "assistant",
+        "tool_calls": [
+            {
+                "id": "call-7",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'},
+            }
+        ],
+    },
+    {"role": "tool", "tool_call_id": "call-7", "content": '{"forecast": "rain"}'},
+    {"role": "assistant", "content": "It will rain in Rome."},
+    {"role": "user", "content": "And tomorrow?"},
+]
 
 
 async def test_tools_from_the_context_and_native_tools_reach_setup():
@@ -84,7 +101,22 @@ async def test_seeded_history_and_a_run_reach_the_model_as_client_content():
         assert emu.sessions[0].turns[0]["kind"] == "content"
 
 
-async def test_3_1_gets_history_config_and_mid_session_appends_as_realtime_text():
+async def test_3_1_seeded_gets_history_config_first_and_the_model_waits_for_the_history():
+    context = LLMContext([{"role": "user", "content": "Hello, I am Ada."}])
+    async with LiveEmulator(api_key="test-key") as emu:
+        llm = GeminiLiveService(
+            api_key="test-key", base_url=emu.base_url, model="gemini-3.1-flash-live-preview"
+        )
+        async with running_bot([llm]) as bot:
+            await bot.worker.queue_frame(LLMContextFrame(context))
+            await bot.wait_for(lambda: bot.tail.frames(LLMFullResponseEndFrame))
+        session = emu.sessions[0]
+        assert session.setup["history_config"] == {"initial_history_in_client_content": True}
+        assert session.client_content[0]["turns"][0]["parts"] == [{"text": "Hello, I am Ada."}]
+
+
+async def test_3_1_bare_is_heard_and_mid_session_appends_go_as_realtime_text():
+    """No context: no historyConfig, or 3.1 would wait for history and never hear the user."""
     async with LiveEmulator(api_key="test-key") as emu:
         llm = GeminiLiveService(
             api_key="test-key", base_url=emu.base_url, model="gemini-3.1-flash-live-preview"
@@ -99,7 +131,7 @@ async def test_3_1_gets_history_config_and_mid_session_appends_as_realtime_text(
             )
             await emu.wait_until(lambda: emu.sessions[0].texts_received, 5)
         session = emu.sessions[0]
-        assert session.setup["history_config"] == {"initial_history_in_client_content": True}
+        assert "history_config" not in session.setup
         assert session.texts_received == ["Also, book a table."]
         assert session.client_content == []  # 3.1 would close the call with 1007
 
@@ -129,7 +161,7 @@ async def test_history_with_tool_calls_results_and_images_seeds_the_session():
         {"role": "user", "content": "And tomorrow?"},
     ]
     async with LiveEmulator(api_key="test-key") as emu:
-        llm = GeminiLiveService(api_key="test-key", base_url=emu.base_url)
+        llm = GeminiLiveService(api_key="test-key", base_url=emu.base_url, model=MODEL_25)
         async with running_bot([llm]) as bot:
             await bot.worker.queue_frame(LLMContextFrame(LLMContext(messages)))
             await bot.wait_for(lambda: bot.tail.frames(LLMFullResponseEndFrame))
@@ -150,6 +182,25 @@ async def test_history_with_tool_calls_results_and_images_seeds_the_session():
         }
     ]
     assert content["turn_complete"] is True
+
+
+async def test_on_3x_tool_history_is_told_as_text_since_function_parts_are_refused():
+    """3.8 (and 3.1) close the call with 1007 when history holds functionCall parts."""
+    async with LiveEmulator(api_key="test-key") as emu:
+        llm = GeminiLiveService(api_key="test-key", base_url=emu.base_url)  # 3.8
+        async with running_bot([llm]) as bot:
+            await bot.worker.queue_frame(LLMContextFrame(LLMContext(TOOL_HISTORY)))
+            await bot.wait_for(lambda: bot.tail.frames(LLMFullResponseEndFrame))
+    (content,) = emu.sessions[0].client_content
+    texts = [part.get("text") for turn in content["turns"] for part in turn["parts"]]
+    assert texts == [
+        "Check the weather in Rome.",
+        '[Called function get_weather with arguments {"city": "Rome"}]',
+        '[Function get_weather returned {"forecast": "rain"}]',
+        "It will rain in Rome.",
+        "And tomorrow?",
+    ]
+    assert emu.sessions[0].closed_codes == []
 
 
 async def test_a_reply_that_opens_with_a_tool_call_records_the_question_first():

@@ -68,9 +68,9 @@ async def test_vertex_uses_credentials_the_vertex_path_and_the_vertex_wire_rules
         "projects/my-project/locations/europe-west4/publishers/google/models/gemini-3.8-live"
     )
     assert credentials.refreshed_on and "MainThread" not in credentials.refreshed_on
-    # Vertex rejects FunctionResponse.id and .scheduling, and async tool declarations.
-    (response,) = session.tool_responses["call-1"]  # matched by name, as Vertex does
-    assert response == {"name": "track_order", "response": {"status": "shipped"}}
+    # Vertex takes the call's id (recorded), but not .scheduling or async declarations.
+    (response,) = session.tool_responses["call-1"]
+    assert response == {"id": "call-1", "name": "track_order", "response": {"status": "shipped"}}
     (declaration,) = session.setup["tools"][0]["function_declarations"]
     assert "behavior" not in declaration
 
