@@ -146,7 +146,7 @@ async def run_client(
 
 def check_emulator_side(emu: RecordingEmulator, resume_handle: str | None) -> None:
     """What the emulator itself heard, for either client's full conversation."""
-    assert len(emu.sessions) == 1, "the resumed connection continued the same session"
+    assert len(emu.sessions) == 1, "the resumed connection did not continue the session"
     session = emu.sessions[0]
     assert session.connections == 2 and len(emu.requests) == 2
     assert resume_handle is not None
@@ -180,7 +180,8 @@ async def test_google_genai_3_converses_with_tools_barge_in_and_resumption(peers
         assert turn["audio_bytes"] == sent["audio_bytes_sent"] > 0
         assert turn["audio_mime_types"] == ["audio/pcm;rate=24000"]
         if index == INTERRUPTED:
-            assert turn["interrupted"] and not turn["generation_complete"]
+            assert turn["interrupted"], "the client saw no serverContent.interrupted"
+            assert not turn["generation_complete"]
             assert turn["usage"] is None
             assert STORY.startswith(turn["output_transcript"])
             assert 0 < len(turn["output_transcript"]) < len(STORY) // 4
@@ -250,7 +251,8 @@ async def test_livekit_google_realtime_plugin_converses_with_tools_barge_in_and_
         assert generation["audio_bytes"] == sent["audio_bytes_sent"] > 0
         assert generation["sample_rates"] == [24000]
         if index == INTERRUPTED:
-            assert generation["interrupted"] and generation["usage"] is None
+            assert generation["interrupted"], "the plugin reported no barge-in"
+            assert generation["usage"] is None
             assert STORY.startswith(generation["text"])
             assert 0 < len(generation["text"]) < len(STORY) // 4
         else:

@@ -161,8 +161,11 @@ async def one_turn(session: Any, summary: Summary) -> None:
         summary.see(message)
 
 
-async def step(coroutine: Any) -> None:
-    await asyncio.wait_for(coroutine, STEP_TIMEOUT)
+async def step(what: str, coroutine: Any) -> None:
+    try:
+        await asyncio.wait_for(coroutine, STEP_TIMEOUT)
+    except asyncio.TimeoutError:
+        raise TimeoutError(f"waiting {STEP_TIMEOUT:g} s for {what}") from None
 
 
 async def tool_turn(session: Any, summary: Summary) -> None:
@@ -205,19 +208,19 @@ async def converse(args: argparse.Namespace, summary: Summary) -> None:
         summary.connections += 1
         summary.session_ids.append(session.session_id)
         await send_audio(session, speech(0.6, seed=1) + silence(0.8))
-        await step(one_turn(session, summary))
+        await step("the reply to turn 1", one_turn(session, summary))
         if args.scenario == "turn":
             return
 
         await send_audio(session, speech(0.6, seed=2) + silence(0.8))
-        await step(tool_turn(session, summary))
+        await step("the tool call and the reply after it", tool_turn(session, summary))
 
         await send_audio(session, speech(0.6, seed=3) + silence(0.8))
-        await step(barge_in_turn(session, summary))
+        await step("the interrupted reply", barge_in_turn(session, summary))
         await send_audio(session, silence(0.8))  # the talking-over ends: a turn of its own
-        await step(one_turn(session, summary))
+        await step("the reply to turn 4", one_turn(session, summary))
 
-        await step(wait_for_go_away(session, summary))
+        await step("goAway", wait_for_go_away(session, summary))
 
     handle = summary.handles[-1] if summary.handles else None
     summary.resumed_with = handle
@@ -225,7 +228,7 @@ async def converse(args: argparse.Namespace, summary: Summary) -> None:
         summary.connections += 1
         summary.session_ids.append(session.session_id)
         await send_audio(session, speech(0.6, seed=5) + silence(0.8))
-        await step(one_turn(session, summary))
+        await step("the reply on the resumed connection", one_turn(session, summary))
 
 
 def main() -> int:
