@@ -43,7 +43,10 @@ INTERRUPTED = 2  # index of the turn that is talked over
 SPOKEN_SECONDS = 7.0  # all the input audio either client sends (speech and silence)
 
 
-def script() -> ScriptedResponder:
+GREETING = "Welcome, how can I help?"  # LiveKit's client asks for it with generate_reply()
+
+
+def script(*, greeting: bool = False) -> ScriptedResponder:
     replies = [Reply(text=answer, input_transcript=said) for said, answer in SCRIPT]
     replies[1] = Reply(
         tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"})],
@@ -51,7 +54,7 @@ def script() -> ScriptedResponder:
         input_transcript=SCRIPT[1][0],
     )
     replies[INTERRUPTED] = Reply(text=STORY, input_transcript=SCRIPT[INTERRUPTED][0])
-    return ScriptedResponder(replies)
+    return ScriptedResponder(([Reply(text=GREETING)] if greeting else []) + replies)
 
 
 class RecordingEmulator(LiveEmulator):
@@ -86,14 +89,18 @@ def peers_python() -> Path:
 
 
 async def go_away_after_turn_4(emu: LiveEmulator, time_left: float = 5.0) -> str:
-    """Once turn 4 is complete and its resumption handle sent, send goAway; returns the latest
-    handle issued, the one the client should resume with."""
+    """Once turn 4 ("Wait.") is complete and its resumption handle sent, send goAway; returns
+    the latest handle issued, the one the client should resume with."""
     session = await emu.wait_for_session(CLIENT_TIMEOUT)
 
     def handle_sent() -> bool:
-        finished = sum("usage" in turn for turn in session.turns)  # the interrupted one is not
+        finished = [turn for turn in session.turns if "usage" in turn]  # not the interrupted one
         # A handle at setup, then one after each finished turn.
-        return len(session.turns) >= 4 and finished == 3 and len(session.handles_issued) == 4
+        return (
+            bool(finished)
+            and finished[-1]["input_transcript"] == SCRIPT[3][0]
+            and len(session.handles_issued) == 1 + len(finished)
+        )
 
     await emu.wait_until(handle_sent, CLIENT_TIMEOUT)
     handle = session.handles_issued[-1]
@@ -144,15 +151,19 @@ async def run_client(
     return summary, handle
 
 
-def check_emulator_side(emu: RecordingEmulator, resume_handle: str | None) -> None:
-    """What the emulator itself heard, for either client's full conversation."""
+def check_emulator_side(
+    emu: RecordingEmulator, resume_handle: str | None, *, greeting: bool = False
+) -> None:
+    """What the emulator itself heard, for either client's full conversation (``greeting``: it
+    began with a content turn asking for the greeting)."""
     assert len(emu.sessions) == 1, "the resumed connection did not continue the session"
     session = emu.sessions[0]
     assert session.connections == 2 and len(emu.requests) == 2
     assert resume_handle is not None
     assert session.setup["session_resumption"].get("handle") == resume_handle
-    assert [c.turns_completed for c in session.connection_log] == [3, 1]
-    assert [t["input_transcript"] for t in session.turns] == [said for said, _ in SCRIPT]
+    assert [c.turns_completed for c in session.connection_log] == [3 + greeting, 1]
+    said = [None] * greeting + [said for said, _ in SCRIPT]
+    assert [t["input_transcript"] for t in session.turns] == said
     assert session.interruptions == 1
     assert session.audio_mime_types == {"audio/pcm;rate=16000"}
     assert abs(session.audio_seconds_received - SPOKEN_SECONDS) < 0.05
@@ -221,12 +232,15 @@ async def test_google_genai_3_default_api_version_v1_is_served(peers_python):
     assert turn["audio_bytes"] == emu.sessions[0].turns[0]["audio_bytes_sent"] > 24000
 
 
-async def test_livekit_google_realtime_plugin_converses_with_tools_barge_in_and_resumption(
+async def test_livekit_google_realtime_plugin_greets_converses_calls_tools_and_resumes(
     peers_python,
 ):
-    async with RecordingEmulator(api_key="test-key", tls=True, responder=script(), pace=2.0) as emu:
+    responder = script(greeting=True)
+    async with RecordingEmulator(
+        api_key="test-key", tls=True, responder=responder, pace=2.0
+    ) as emu:
         summary, handle = await run_client(peers_python, "livekit_client.py", emu)
-    check_emulator_side(emu, handle)
+    check_emulator_side(emu, handle, greeting=True)
     session = emu.sessions[0]
     assert summary["plugin_version"] == "1.8.9"
     for request in emu.requests:  # the plugin's default: google-genai 3's v1 path
@@ -235,6 +249,15 @@ async def test_livekit_google_realtime_plugin_converses_with_tools_barge_in_and_
         assert "google-genai-sdk/3.6.1" in request["user_agent"]
     # The plugin sends the user's audio in 50 ms blobs, whatever frames it is given.
     assert {size for _, size in session.audio_chunks} == {1600}
+    # generate_reply(instructions=...): the instructions as a model turn, then a "." user turn.
+    (asked,) = session.client_content
+    assert asked == {
+        "turns": [
+            {"parts": [{"text": "Greet the user."}], "role": "model"},
+            {"parts": [{"text": "."}], "role": "user"},
+        ],
+        "turn_complete": True,
+    }
 
     assert summary["connections"] == 2
     assert summary["final_input_transcripts"] == [said for said, _ in SCRIPT]
@@ -245,9 +268,15 @@ async def test_livekit_google_realtime_plugin_converses_with_tools_barge_in_and_
     (caller,) = calling
     assert caller["audio_bytes"] == 0 and caller["text"] == ""
     audible = [g for g in generations if not g["function_calls"]]
+    greeted, audible = audible[0], audible[1:]
+    # The greeting resolves generate_reply's future (user_initiated), the others do not.
+    assert summary["greeting_user_initiated"] is True
+    assert [g["user_initiated"] for g in generations] == [True] + [False] * (len(generations) - 1)
+    assert greeted["text"] == GREETING and greeted["connection"] == 1
+    assert greeted["audio_bytes"] == session.turns[0]["audio_bytes_sent"] > 24000
     assert len(audible) == len(SCRIPT)
     assert [g["connection"] for g in audible] == [1, 1, 1, 1, 2]
-    for index, (generation, sent) in enumerate(zip(audible, session.turns, strict=True)):
+    for index, (generation, sent) in enumerate(zip(audible, session.turns[1:], strict=True)):
         assert generation["audio_bytes"] == sent["audio_bytes_sent"] > 0
         assert generation["sample_rates"] == [24000]
         if index == INTERRUPTED:

@@ -15,7 +15,8 @@ it builds, which always speaks wss), ``model.session()``, audio in as ``rtc.Audi
 agent framework answers it: the ``FunctionCallOutput`` is appended to the session's chat context
 and ``update_chat_ctx`` sends it as a ``toolResponse``.
 
-The conversation, five user turns:
+The conversation: first the greeting an agent asks for with ``generate_reply(instructions=...)``
+(sent as client content), then five user turns:
   1. a spoken turn (voiced audio, then silence so the server's VAD ends it);
   2. a spoken turn answered with a tool call, then the spoken result;
   3. a spoken turn whose long reply the client talks over at its first audio frame (barge-in;
@@ -227,22 +228,29 @@ async def converse(args: argparse.Namespace, summary: dict[str, Any]) -> None:
     try:
         await recorder.wait(lambda: recorder.connections >= 1, "the first connection")
 
+        # An agent's greeting: the future resolves with the generation that answers it.
+        greeting = await asyncio.wait_for(
+            session.generate_reply(instructions="Greet the user."), STEP_TIMEOUT
+        )
+        summary["greeting_user_initiated"] = greeting.user_initiated
+        await recorder.wait(lambda: recorder.done_with_audio(1), "the greeting")
+
         push(session, speech(0.6, seed=1) + silence(0.8))
-        await recorder.wait(lambda: recorder.done_with_audio(1), "the reply to turn 1")
+        await recorder.wait(lambda: recorder.done_with_audio(2), "the reply to turn 1")
 
         push(session, speech(0.6, seed=2) + silence(0.8))
-        await recorder.wait(lambda: recorder.done_with_audio(2), "the reply after the tool call")
+        await recorder.wait(lambda: recorder.done_with_audio(3), "the reply after the tool call")
 
         recorder.talk_over_next_audio(speech(0.6, seed=4))  # no silence yet: still talking
         push(session, speech(0.6, seed=3) + silence(0.8))
-        await recorder.wait(lambda: recorder.done_with_audio(3), "the interrupted reply")
+        await recorder.wait(lambda: recorder.done_with_audio(4), "the interrupted reply")
         push(session, silence(0.8))  # the talking-over ends: a turn of its own
-        await recorder.wait(lambda: recorder.done_with_audio(4), "the reply to turn 4")
+        await recorder.wait(lambda: recorder.done_with_audio(5), "the reply to turn 4")
 
         # The server's goAway (the test sends it now) makes the plugin reconnect on its own.
         await recorder.wait(lambda: recorder.connections >= 2, "the resumed connection")
         push(session, speech(0.6, seed=5) + silence(0.8))
-        await recorder.wait(lambda: recorder.done_with_audio(5), "the reply on the new connection")
+        await recorder.wait(lambda: recorder.done_with_audio(6), "the reply on the new connection")
     finally:
         summary["handle_at_end"] = session.session_resumption_handle
         await session.aclose()
