@@ -97,6 +97,7 @@ class EmulatedModel:
         """Setup is complete on a new connection of this session."""
         self.vad = EnergyVad(VadSettings.from_setup(self.session.setup))
         self._offset = 0.0
+        self.late_interrupt_until = 0.0  # nothing of the old connection is still playing
         resumption = "session_resumption" in self.session.setup
         if (resumption and first) or self.profile.unasked_handles == "after_setup":
             await self.issue_handle()
@@ -319,6 +320,7 @@ class EmulatedModel:
         record: dict[str, Any] = {
             "kind": turn.kind,
             "reply": reply.text,
+            "input_transcript": None,
             "audio_bytes_sent": 0,
             "speech_started_at": turn.started_at,
             "speech_ended_at": turn.ended_at,
@@ -339,7 +341,12 @@ class EmulatedModel:
             if after is not None:
                 if self.profile.split_tool_turn:  # Vertex: the answer is a turn of its own
                     await self._finish(generation_complete=True)
-                    record = {"kind": "tool_result", "reply": after.text, "audio_bytes_sent": 0}
+                    record = {
+                        "kind": "tool_result",
+                        "reply": after.text,
+                        "input_transcript": None,
+                        "audio_bytes_sent": 0,
+                    }
                     self.session.turns.append(record)
                     self.open_turn = OpenTurn(record, UserTurn("tool_result"))
                 else:

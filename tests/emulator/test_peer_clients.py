@@ -94,8 +94,8 @@ async def go_away_after_turn_4(emu: LiveEmulator, time_left: float = 5.0) -> str
     session = await emu.wait_for_session(CLIENT_TIMEOUT)
 
     def handle_sent() -> bool:
-        finished = [turn for turn in session.turns if "usage" in turn]  # not the interrupted one
-        # A handle at setup, then one after each finished turn.
+        finished = [turn for turn in session.turns if "usage" in turn]
+        # A handle at setup, then one after each turnComplete (the interrupted turn's too).
         return (
             bool(finished)
             and finished[-1]["input_transcript"] == SCRIPT[3][0]
@@ -161,7 +161,8 @@ def check_emulator_side(
     assert session.connections == 2 and len(emu.requests) == 2
     assert resume_handle is not None
     assert session.setup["session_resumption"].get("handle") == resume_handle
-    assert [c.turns_completed for c in session.connection_log] == [3 + greeting, 1]
+    # Every turn completes, the interrupted one too (as Google's do, with its usage).
+    assert [c.turns_completed for c in session.connection_log] == [4 + greeting, 1]
     said = [None] * greeting + [said for said, _ in SCRIPT]
     assert [t["input_transcript"] for t in session.turns] == said
     assert session.interruptions == 1
@@ -193,7 +194,7 @@ async def test_google_genai_3_converses_with_tools_barge_in_and_resumption(peers
         if index == INTERRUPTED:
             assert turn["interrupted"], "the client saw no serverContent.interrupted"
             assert not turn["generation_complete"]
-            assert turn["usage"] is None
+            assert turn["usage"]["response"] == sent["usage"]["responseTokenCount"]
             assert STORY.startswith(turn["output_transcript"])
             assert 0 < len(turn["output_transcript"]) < len(STORY) // 4
         else:
@@ -212,7 +213,7 @@ async def test_google_genai_3_converses_with_tools_barge_in_and_resumption(peers
 
     assert summary["go_away_time_left"] == "5s"
     assert summary["resumed_with"] == handle == summary["handles"][-1]
-    assert summary["handles"] == session.handles_issued[:4]
+    assert summary["handles"] == session.handles_issued[:5]  # setup's, then one per turn
 
 
 async def test_google_genai_3_default_api_version_v1_is_served(peers_python):
@@ -281,7 +282,8 @@ async def test_livekit_google_realtime_plugin_greets_converses_calls_tools_and_r
         assert generation["sample_rates"] == [24000]
         if index == INTERRUPTED:
             assert generation["interrupted"], "the plugin reported no barge-in"
-            assert generation["usage"] is None
+            # The interrupted turn's usage comes with its turnComplete, as Google sends it.
+            assert generation["usage"]["output_tokens"] == sent["usage"]["responseTokenCount"]
             assert STORY.startswith(generation["text"])
             assert 0 < len(generation["text"]) < len(STORY) // 4
         else:

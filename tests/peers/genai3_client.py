@@ -148,6 +148,13 @@ class Summary:
         }
 
 
+async def listen(args: argparse.Namespace) -> None:
+    """A user answers a moment after the bot has finished. Speech the instant a reply ends
+    talks over its last words (the client may still be playing them), and a server answers
+    that with ``interrupted``."""
+    await asyncio.sleep(args.pause)
+
+
 async def send_audio(session: Any, pcm: bytes) -> None:
     for offset in range(0, len(pcm), CHUNK):
         await session.send_realtime_input(
@@ -212,9 +219,11 @@ async def converse(args: argparse.Namespace, summary: Summary) -> None:
         if args.scenario == "turn":
             return
 
+        await listen(args)
         await send_audio(session, speech(0.6, seed=2) + silence(0.8))
         await step("the tool call and the reply after it", tool_turn(session, summary))
 
+        await listen(args)
         await send_audio(session, speech(0.6, seed=3) + silence(0.8))
         await step("the interrupted reply", barge_in_turn(session, summary))
         await send_audio(session, silence(0.8))  # the talking-over ends: a turn of its own
@@ -238,6 +247,9 @@ def main() -> int:
     parser.add_argument("--key", default="test-key")
     parser.add_argument("--api-version", default=None, help="default: the SDK's (v1 on 3.x)")
     parser.add_argument("--scenario", choices=("full", "turn"), default="full")
+    parser.add_argument(
+        "--pause", type=float, default=0.5, help="seconds the user waits after a reply"
+    )
     args = parser.parse_args()
     summary = Summary()
     try:

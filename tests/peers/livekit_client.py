@@ -235,12 +235,15 @@ async def converse(args: argparse.Namespace, summary: dict[str, Any]) -> None:
         summary["greeting_user_initiated"] = greeting.user_initiated
         await recorder.wait(lambda: recorder.done_with_audio(1), "the greeting")
 
+        await asyncio.sleep(args.pause)  # the user listens to the end of the reply
         push(session, speech(0.6, seed=1) + silence(0.8))
         await recorder.wait(lambda: recorder.done_with_audio(2), "the reply to turn 1")
 
+        await asyncio.sleep(args.pause)  # the user listens to the end of the reply
         push(session, speech(0.6, seed=2) + silence(0.8))
         await recorder.wait(lambda: recorder.done_with_audio(3), "the reply after the tool call")
 
+        await asyncio.sleep(args.pause)  # the user listens to the end of the reply
         recorder.talk_over_next_audio(speech(0.6, seed=4))  # no silence yet: still talking
         push(session, speech(0.6, seed=3) + silence(0.8))
         await recorder.wait(lambda: recorder.done_with_audio(4), "the interrupted reply")
@@ -263,6 +266,13 @@ def main() -> int:
     parser.add_argument("--cert", required=True, help="PEM file of the server's certificate")
     parser.add_argument("--key", default="test-key")
     parser.add_argument("--api-version", default=None, help="default: the SDK's (v1 on 3.x)")
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=1.0,
+        help="seconds the user waits after a reply's audio ends (a server holds turnComplete "
+        "until the client should have played it; speech before that interrupts it)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     summary: dict[str, Any] = {"errors": []}
