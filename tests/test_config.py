@@ -98,13 +98,17 @@ def test_a_translation_target_that_is_not_a_language_code_names_the_setting():
 
 def test_compression_needs_positive_token_counts_and_a_target_below_the_trigger():
     assert ContextCompression(trigger_tokens=2, target_tokens=1).target_tokens == 1
+    assert ContextCompression(trigger_tokens=1).trigger_tokens == 1
     with pytest.raises(ConfigurationError, match=r"^trigger_tokens must be > 0, got 0\."):
         ContextCompression(trigger_tokens=0)
     with pytest.raises(ConfigurationError, match=r"^target_tokens must be > 0, got 0\."):
         ContextCompression(target_tokens=0)
     with pytest.raises(ConfigurationError) as error:
         ContextCompression(trigger_tokens=1000, target_tokens=1000)
-    assert "compression shrinks the context from the trigger down to the target" in str(error.value)
+    assert str(error.value) == (
+        "target_tokens (1000) must be smaller than trigger_tokens (1000): "
+        "compression shrinks the context from the trigger down to the target."
+    )
 
 
 def test_non_blocking_tools_are_declared_only_where_the_model_and_backend_take_them():
