@@ -1,5 +1,7 @@
 """Streaming input conversion: any rate and channel count in, 16 kHz mono fixed chunks out."""
 
+import wave
+
 import numpy as np
 import pytest
 import soxr
@@ -146,3 +148,119 @@ def test_rms_and_wav_round_trip(tmp_path):
     (tmp_path / "bad.wav").write_bytes(b"not a wav")
     with pytest.raises(AudioFormatError, match="not a PCM WAV"):
         read_wav(tmp_path / "bad.wav")
+
+
+def test_a_chunk_is_chunk_ms_of_16k_mono_and_40_ms_by_default():
+    converter = InputAudioConverter()
+    assert (converter.chunk_ms, converter.target_rate, converter.chunk_bytes) == (40, 16000, 1280)
+    assert InputAudioConverter(chunk_ms=10).chunk_bytes == 320
+    assert InputAudioConverter(chunk_ms=1000).chunk_bytes == 32000
+
+
+@pytest.mark.parametrize("chunk_ms", [9, 1001, 20.0, "40"])
+def test_a_chunk_duration_outside_10_to_1000_whole_ms_is_refused(chunk_ms):
+    with pytest.raises(AudioFormatError) as error:
+        InputAudioConverter(chunk_ms=chunk_ms)
+    assert str(error.value) == (
+        f"chunk_ms must be a whole number from 10 to 1000, got {chunk_ms!r}."
+    )
+
+
+def test_a_chunk_that_is_not_a_whole_number_of_samples_is_refused():
+    with pytest.raises(AudioFormatError) as error:
+        InputAudioConverter(target_rate=22050, chunk_ms=10)
+    assert str(error.value) == ("chunk_ms=10 does not give a whole number of samples at 22050 Hz.")
+
+
+def test_audio_that_is_not_bytes_is_refused_naming_what_was_sent():
+    with pytest.raises(AudioFormatError) as error:
+        InputAudioConverter().push([0, 0], 16000, 1)
+    assert str(error.value) == "audio must be PCM16 bytes, got list."
+
+
+def test_16k_stereo_is_downmixed_to_the_mean_of_its_channels_with_no_delay():
+    left = tone(300, 0.2, 16000, 6000)
+    right = tone(500, 0.2, 16000, 3000)
+    stereo = np.stack([left, right], axis=1).reshape(-1).tobytes()
+    converter = InputAudioConverter()
+    frame = 4 * 640  # 40 ms of 16 kHz stereo: exactly one chunk
+    chunks = []
+    for start in range(0, len(stereo), frame):
+        made = converter.push(stereo[start : start + frame], 16000, 2)
+        assert len(made) == 1  # each frame completes its chunk at once
+        chunks += made
+    mono = ((left.astype(np.int32) + right) // 2).astype(np.int16).tobytes()
+    assert b"".join(chunks) == mono
+    assert converter.flush() == [] and converter.pending_bytes == 0
+
+
+def test_odd_length_stereo_frames_at_48k_lose_nothing():
+    stereo = np.stack([tone(440, 0.5, 48000)] * 2, axis=1).reshape(-1).tobytes()
+    whole = feed(InputAudioConverter(), stereo, 48000, 2, 3840)
+    converter = InputAudioConverter()
+    out, offset = [], 0
+    for size in (3841, 3839, 1001, 999) * 10:
+        out += converter.push(stereo[offset : offset + size], 48000, 2)
+        offset += size
+    out += converter.flush()
+    streamed = np.frombuffer(b"".join(out), np.int16).astype(int)
+    assert len(streamed) == len(whole) // 2
+    # The same samples, up to the resampler's rounding where the frames were cut differently.
+    assert np.max(np.abs(streamed - np.frombuffer(whole, np.int16))) <= 2
+    (issue,) = converter.take_issues()
+    assert issue.message == (
+        "a frame of 3841 bytes is not a whole number of 2-channel PCM16 samples; "
+        "the remainder is kept and joined to the next frame"
+    )
+
+
+def test_a_format_change_names_both_formats_and_drops_the_old_half_sample():
+    converter = InputAudioConverter()
+    converter.push(b"\x01\x00\x02", 16000, 1)  # one sample and half of the next
+    converter.push(np.array([100, 300], np.int16).tobytes(), 16000, 2)
+    out = np.frombuffer(b"".join(converter.flush()), np.int16)
+    assert list(out[:2]) == [1, 200] and not out[2:].any()
+    format_change = [i for i in converter.take_issues() if i.kind == "format_changed"]
+    assert format_change[0].message == (
+        "input changed from 16000 Hz x1 to 16000 Hz x2 mid-stream; converting the new format"
+    )
+
+
+def test_after_a_flush_the_next_stream_starts_clean():
+    converter = InputAudioConverter()
+    converter.push(b"\x05\x00\x07", 16000, 1)
+    converter.flush()
+    converter.take_issues()
+    converter.push(np.array([9, 9], np.int16).tobytes(), 48000, 2)  # a new stream, new format
+    assert converter.take_issues() == []  # not a change mid-stream
+    converter = InputAudioConverter()
+    converter.push(b"\x05\x00\x07", 16000, 1)
+    converter.flush()
+    out = np.frombuffer(b"".join(converter.push(bytes(1280), 16000, 1)), np.int16)
+    assert not out.any()  # nothing of the old stream's half sample leaks into the new one
+
+
+def test_a_flush_keeps_the_end_of_the_audio_still_inside_the_resampler():
+    out = np.frombuffer(
+        feed(InputAudioConverter(), tone(440, 1.0, 48000).tobytes(), 48000, 1, 3840), np.int16
+    )
+    assert len(out) == 16000
+    assert np.count_nonzero(out[-100:]) > 90  # the resampler's last ~6 ms, drained, not padded
+
+
+def test_the_level_of_an_odd_length_chunk_ignores_the_half_sample():
+    assert pcm16_rms(np.array([1000, -1000], np.int16).tobytes() + b"\x7f") == 1000.0
+
+
+def test_a_wav_that_is_not_16_bit_is_refused_with_how_to_convert_it(tmp_path):
+    path = tmp_path / "eight-bit.wav"
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(1)
+        wav.setframerate(8000)
+        wav.writeframes(bytes(80))
+    with pytest.raises(AudioFormatError) as error:
+        read_wav(path)
+    assert str(error.value) == (
+        f"{path} has 8-bit samples; convert it to 16-bit PCM (e.g. sox in.wav -b 16 out.wav)."
+    )
