@@ -252,21 +252,30 @@ def test_grounding_metadata_is_parsed_into_sources_and_supports():
 
 
 # --------------------------------------------------------------------------------------------
-# Real server traffic (tests/data: frames Google's Live API sent, recorded by pydantic-ai)
+# Real server traffic (tests/recorded: frames Google's Live API sent, recorded by pydantic-ai)
 # --------------------------------------------------------------------------------------------
 
-RECORDINGS = json.loads(
-    (Path(__file__).parent / "data" / "recorded_server_frames.json").read_text()
-)["recordings"]
+RECORDED = Path(__file__).parent / "recorded"
+RECORDINGS = {
+    "gemini-3.8-live audio turn": "test_google_ws__test_audio_in_server_vad_turn_gemini-3.8-live"
+    "__8bfb414b.json",
+    "gemini-3.1-flash-live-preview tool round": "test_parity_ws__test_text_tool_round_parity_"
+    "google-current__b4a1b7f7.json",
+    "vertex gemini-live-2.5-flash tool round": "test_parity_ws__test_text_tool_round_parity_"
+    "gateway-google__b4a1b7f7.json",
+    "gemini-2.5 native audio text turn with a thought": "test_google_ws__test_text_in_audio_out_"
+    "turn__90bb8907.json",
+}
 
 
 def replay(name: str) -> list:
     """Every event a recorded session's server frames parse into, frame by frame, in order.
     Bare ``{}`` frames (3.8 sends one before nearly every audio chunk) carry no fact."""
+    recording = json.loads((RECORDED / RECORDINGS[name]).read_text())
     events = []
-    for frame in RECORDINGS[name]["frames"]:
-        if frame:
-            events += protocol.parse_server_message(json.dumps(frame))
+    for item in recording["interactions"]:
+        if item["direction"] == "received":
+            events += protocol.parse_server_message(json.dumps(item["data"]))
     return events
 
 
@@ -713,13 +722,13 @@ def test_a_text_session_asks_for_text_and_no_speech_or_output_transcript():
     assert "outputAudioTranscription" not in setup and setup["inputAudioTranscription"] == {}
 
 
-def test_a_thinking_level_is_sent_in_capitals_and_31_is_told_history_comes_first():
-    setup = protocol.setup_message(
-        config(model="gemini-3.1-flash-live-preview", thinking_level="Minimal")
-    )["setup"]
+def test_a_thinking_level_is_sent_in_capitals_and_history_is_announced_only_when_it_comes():
+    three_one = config(model="gemini-3.1-flash-live-preview", thinking_level="Minimal")
+    setup = protocol.setup_message(three_one, history_in_client_content=True)["setup"]
     assert setup["generationConfig"]["thinkingConfig"] == {"thinkingLevel": "MINIMAL"}
     assert setup["historyConfig"] == {"initialHistoryInClientContent": True}
-    assert "historyConfig" not in protocol.setup_message(config())["setup"]
+    # Announced history that never comes leaves the model deaf: no history, no announcement.
+    assert "historyConfig" not in protocol.setup_message(three_one)["setup"]
 
 
 def test_affective_dialog_is_sent_only_to_models_that_take_it():
