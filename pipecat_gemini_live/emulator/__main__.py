@@ -2,6 +2,8 @@
 
 ``--speech`` makes it audible: it recognises what the user says and answers in a real voice
 (needs ``pip install "pipecat-gemini-live[speech]"``; see ``emulator/speech.py``).
+``--replay call.json`` plays a recorded call (``GeminiLiveService(record_to=...)``, or Google's
+own frames) back to whoever connects.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 
 from pipecat_gemini_live.emulator.behaviour import Responder
 from pipecat_gemini_live.emulator.server import LiveEmulator
+from pipecat_gemini_live.recording import Recording
 
 
 def speaking_responder(voice: str) -> Responder:
@@ -28,15 +31,21 @@ def speaking_responder(voice: str) -> Responder:
 
 async def serve(args: argparse.Namespace) -> None:
     responder = speaking_responder(args.voice) if args.speech else None
-    emulator = LiveEmulator(
-        responder=responder,
-        api_key=None if args.any_key else args.api_key,
-        tls=args.tls,
-        host=args.host,
-        port=args.port,
-        pace=args.pace,
-        connection_lifetime=args.connection_lifetime,
-    )
+    options = {
+        "api_key": None if args.any_key else args.api_key,
+        "tls": args.tls,
+        "host": args.host,
+        "port": args.port,
+        "pace": args.pace,
+        "connection_lifetime": args.connection_lifetime,
+        "allow_unknown_models": args.allow_unknown_models,
+    }
+    if args.replay:
+        recording = Recording.load(args.replay)
+        emulator = LiveEmulator.replay(recording, **options)
+        print(f"Replaying {args.replay} (a call with {recording.model_id})", flush=True)
+    else:
+        emulator = LiveEmulator(responder=responder, **options)
     async with emulator:
         print(f"Gemini Live emulator listening on {emulator.base_url}", flush=True)
         if emulator.cert_path:
@@ -60,6 +69,14 @@ def main() -> None:
     )
     parser.add_argument(
         "--connection-lifetime", type=float, default=None, help="seconds per connection"
+    )
+    parser.add_argument(
+        "--allow-unknown-models",
+        action="store_true",
+        help="serve model ids Google does not (default: refused with 1008, as Google does)",
+    )
+    parser.add_argument(
+        "--replay", metavar="FILE", help="play a recorded call back instead of a model"
     )
     parser.add_argument(
         "--speech",
