@@ -121,3 +121,126 @@ def text_of(turn: dict[str, Any]) -> str:
 
 def normalised(text: str) -> str:
     return " ".join(text.split())
+
+
+def shape(message: dict[str, Any]) -> str:
+    """What kind of message this is, as far as a client's handling goes: the fields present,
+    not their values (``audio+out`` is audio with its transcript riding along)."""
+    if not message:
+        return "{}"
+    if "setupComplete" in message:
+        return "setupComplete" + ("+sessionId" if message["setupComplete"] else "")
+    if "sessionResumptionUpdate" in message:
+        return "handle"
+    if "voiceActivity" in message:
+        return "voiceActivity." + message["voiceActivity"]["type"].removeprefix("ACTIVITY_")
+    if "toolCall" in message:
+        return "toolCall"
+    if "toolCallCancellation" in message:
+        return "toolCallCancellation"
+    if "goAway" in message:
+        return "goAway"
+    content = message.get("serverContent")
+    if content is None:
+        return "+".join(sorted(message))
+    if not content:
+        return "serverContent{}"
+    kinds: list[str] = []
+    for part in (content.get("modelTurn") or {}).get("parts") or []:
+        if part.get("thought"):
+            kinds.append("thought")
+        elif "inlineData" in part:
+            mime = part["inlineData"].get("mimeType", "")
+            kinds.append("audio" if "rate=" in mime else "audio(no rate)")
+        elif "text" in part:
+            kinds.append("text")
+    if (content.get("modelTurn") or {}).get("role"):
+        kinds.append("role")
+    if "inputTranscription" in content:
+        kinds.append("in")
+    if "outputTranscription" in content:
+        out = content["outputTranscription"]
+        kinds.append(
+            "out" if out.get("text") else "out.finished" if out.get("finished") else "out{}"
+        )
+    for flag in ("interrupted", "generationComplete", "turnComplete"):
+        if content.get(flag):
+            kinds.append(flag)
+    if "groundingMetadata" in content:
+        kinds.append("grounding" if content["groundingMetadata"] else "grounding{}")
+    if "interactionStatus" in content:
+        kinds.append("status")
+    usage = message.get("usageMetadata")
+    if usage is not None:
+        kinds.append("usage:candidates" if "candidatesTokenCount" in usage else "usage")
+    return "+".join(kinds)
+
+
+BODY = ("{}", "audio", "out")  # shapes whose count depends on how long the reply is
+
+
+def landmarks(messages: list[dict[str, Any]]) -> list[str | frozenset[str]]:
+    """A call's server messages as a sequence that does not depend on lengths: each message
+    that is not audio, transcript or a bare ``{}`` in order (repeats collapsed), and between
+    them the set of body shapes that came."""
+    sequence: list[str | frozenset[str]] = []
+    body: set[str] = set()
+    for message in messages:
+        kind = shape(message)
+        if kind.split("+")[0] in BODY or kind.startswith("audio"):
+            body.add(kind)
+            continue
+        if body:
+            sequence.append(frozenset(body))
+            body = set()
+        if not sequence or sequence[-1] != kind:
+            sequence.append(kind)
+    if body:
+        sequence.append(frozenset(body))
+    return sequence
+
+
+def script_from(recording: Recording, *, split_tool_turns: bool) -> list[Any]:
+    """The replies a recorded server gave, as an emulator script (what it said, thought and
+    called), so the emulator can be made to say the same and its frames compared."""
+    from pipecat_gemini_live.emulator import Reply, ToolCallSpec
+
+    replies: list[Any] = []
+    spec: dict[str, Any] | None = None
+
+    def current() -> dict[str, Any]:
+        nonlocal spec
+        if spec is None:
+            spec = {"in": None, "thought": "", "text": "", "calls": [], "after": ""}
+        return spec
+
+    for item in recording.interactions:
+        if item.direction != "received":
+            continue
+        content = item.data.get("serverContent") or {}
+        if "inputTranscription" in content:
+            piece = content["inputTranscription"].get("text", "")
+            current()["in"] = (current()["in"] or "") + piece
+        for part in (content.get("modelTurn") or {}).get("parts") or []:
+            if part.get("thought") and not current()["thought"]:
+                current()["thought"] = part["text"]
+        text = (content.get("outputTranscription") or {}).get("text", "")
+        if text:
+            current()["after" if current()["calls"] else "text"] += text
+        for call in (item.data.get("toolCall") or {}).get("functionCalls") or []:
+            current()["calls"].append(ToolCallSpec(call["name"], call.get("args") or {}))
+        if content.get("turnComplete") and spec is not None:
+            if spec["calls"] and not spec["after"] and split_tool_turns:
+                continue  # the answer to the call is the next turn (Vertex live)
+            after = Reply(text=spec["after"].strip(), thought="") if spec["calls"] else None
+            replies.append(
+                Reply(
+                    text=spec["text"].strip(),
+                    input_transcript=spec["in"].strip() if spec["in"] else None,
+                    thought=spec["thought"],
+                    tool_calls=spec["calls"],
+                    after_tool=after,
+                )
+            )
+            spec = None
+    return replies

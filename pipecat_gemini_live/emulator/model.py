@@ -331,16 +331,16 @@ class EmulatedModel:
             await asyncio.sleep(reply.delay)
         await self._send_input_transcript(turn, reply, record, activity_ended=activity_ended)
         await self.wait(self.profile.first_audio_seconds)
-        await self._say(reply, self.open_turn)
+        await self._say(reply, self.open_turn, first=True)
         if reply.tool_calls:
-            answered = await self._call_tools(reply)
+            split = self.profile.split_tool_turn
+            answered = await self._call_tools(reply, close_turn=split)
             if not answered:
                 await self._finish(generation_complete=False)
                 return
             after = await self._after_tool(reply)
             if after is not None:
-                if self.profile.split_tool_turn:  # Vertex: the answer is a turn of its own
-                    await self._finish(generation_complete=True)
+                if split:  # Vertex live: the answer is a turn of its own
                     record = {
                         "kind": "tool_result",
                         "reply": after.text,
@@ -356,13 +356,24 @@ class EmulatedModel:
                 await self._say(after, self.open_turn, continuing=bool(reply.text))
         await self._finish(generation_complete=True)
 
-    async def _say(self, reply: Reply, turn: OpenTurn | None, *, continuing: bool = False) -> None:
+    async def _say(
+        self, reply: Reply, turn: OpenTurn | None, *, first: bool = False, continuing: bool = False
+    ) -> None:
+        """One part of a reply: its opening frames, a thought (the reply's first part only),
+        the speech, and any grounding."""
         if turn is None:
             return
-        if self.profile.empty_content_first:
+        profile = self.profile
+        if profile.empty_frames:
+            await self.out.send(b"{}")
+        if profile.empty_content_first:
             await self.out.send(wire.server_content())
-        thought = reply.thought or (DEFAULT_THOUGHT if self.profile.thoughts == "always" else None)
-        if thought and self._thoughts_wanted:
+        if profile.transcript_opening and self._transcribing:
+            await self.out.send(wire.server_content(outputTranscription={}))
+        thought = reply.thought
+        if thought is None and profile.thoughts == "always":
+            thought = DEFAULT_THOUGHT  # "" means this reply does not think aloud
+        if first and thought and self._thoughts_wanted:
             part = {"text": thought, "thought": True}
             await self.out.send(wire.server_content(modelTurn={"parts": [part]}))
         turn.spoken_seconds += await self.speaker.speak(
@@ -370,6 +381,10 @@ class EmulatedModel:
         )
         if reply.grounding is not None:  # Google Search results the answer rests on
             await self.out.send(wire.server_content(groundingMetadata=reply.grounding))
+
+    @property
+    def _transcribing(self) -> bool:
+        return "output_audio_transcription" in self.session.setup
 
     @property
     def _thoughts_wanted(self) -> bool:
@@ -403,9 +418,10 @@ class EmulatedModel:
             after = made if isinstance(made, Reply) else await made
         return after
 
-    async def _call_tools(self, reply: Reply) -> bool:
+    async def _call_tools(self, reply: Reply, *, close_turn: bool) -> bool:
         """Blocking calls hold the reply until answered; NON_BLOCKING ones do not (the model
-        goes on talking, and their results come back as new model turns)."""
+        goes on talking, and their results come back as new model turns). ``close_turn``: the
+        turn that made the calls completes at once (Vertex live)."""
         session = self.session
         calls: list[dict[str, Any]] = []
         blocking: set[str] = set()
@@ -422,12 +438,16 @@ class EmulatedModel:
         self.pending_calls = blocking
         self.responses_arrived = asyncio.Event()
         session.tool_calls_sent.extend({"id": c.get("id", ""), **c} for c in calls)
-        if self.profile.empty_content_first:
-            await self.out.send(wire.server_content())
         message = wire.encode({"toolCall": {"functionCalls": calls}})
         await self.out.send(message)
         if reply.duplicate_tool_call:
             await self.out.send(message)
+        if close_turn:
+            if not reply.text and self._transcribing and (
+                self.profile.transcript_finished != "never"
+            ):
+                await self.speaker.finish_transcript()
+            await self._finish(generation_complete=True)
         if not blocking:
             return True
         try:

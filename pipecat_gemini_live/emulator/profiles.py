@@ -112,23 +112,29 @@ class ServerProfile:
             [rec].
         audio_mime: ``audio/pcm;rate=24000``, or rate-less ``audio/pcm`` (Vertex) [rec].
         model_turn_role: ``modelTurn.role: "model"`` (3.8, Vertex) [rec].
-        empty_frames: a bare ``{}`` before nearly every audio chunk (3.8) [rec].
+        empty_frames: a bare ``{}`` before nearly every audio chunk, and before the reply's
+            opening ``serverContent: {}`` (3.8) [rec].
         empty_content_first: ``"serverContent": {}`` opens each reply and tool call (3.x) [rec].
         output_transcript: ``"separate"`` messages between audio chunks (2.5), ``"combined"``
-            on the audio messages (3.x), or ``"upfront"``: the whole transcript, ``finished``,
-            then the audio (Vertex) [rec].
-        transcript_bookends: an empty ``outputTranscription: {}`` before a reply and
-            ``{"finished": true}`` after its transcript (Vertex) [rec].
-        thoughts: thought summaries as ``{"text", "thought": true}`` parts before the audio:
-            ``"always"`` (2.5 sends them unasked), ``"when_asked"`` (``includeThoughts``) [rec].
+            on the audio messages (3.x), or ``"upfront"``: all of it before the audio (Vertex)
+            [rec].
+        transcript_opening: every turn opens with an empty ``outputTranscription: {}`` (Vertex
+            ``gemini-live-2.5-flash``) [rec].
+        transcript_finished: when ``outputTranscription: {"finished": true}`` comes: ``"never"``
+            (Gemini API), right ``"after_transcript"`` (Vertex live, before the audio; in a
+            turn that only calls a tool, after the call), or ``"after_audio"`` (Vertex native
+            audio) [rec].
+        thoughts: a thought summary as a ``{"text", "thought": true}`` part opens a reply:
+            ``"always"`` (2.5 sends them unasked, though not before every tool call),
+            ``"when_asked"`` (``includeThoughts``) [rec].
         grounding_on_turn_complete: ``groundingMetadata: {}`` rides on turnComplete (Vertex) [rec].
         usage_names: ``"response"`` (``responseTokenCount``) or ``"candidates"`` (Vertex) [rec].
         call_ids: ``"function-call"`` (2.5: ``function-call-<20 digits>``), ``"fc"`` (3.1:
             ``fc_<19 digits>``), ``"uuid"`` (Vertex), or ``"none"`` (calls without ids, an option
             for tests; no recording shows it) [rec].
-        split_tool_turn: the turn that made a tool call closes (``generationComplete``,
-            ``turnComplete`` with its usage) before the response; the answer is a new turn
-            (Vertex) [rec].
+        split_tool_turn: the turn that made a tool call closes at once (``generationComplete``,
+            ``turnComplete`` with its usage), before the response; the answer is a new turn
+            (Vertex live) [rec].
         generation_speedup: how much faster than real time the model produces audio (3.8: about
             3.4x in the recording) [rec].
         first_audio_seconds: from the end of the user's turn to the first audio (3.8 recorded
@@ -154,7 +160,8 @@ class ServerProfile:
     empty_frames: bool = False
     empty_content_first: bool = False
     output_transcript: Literal["separate", "combined", "upfront"] = "separate"
-    transcript_bookends: bool = False
+    transcript_opening: bool = False
+    transcript_finished: Literal["never", "after_transcript", "after_audio"] = "never"
     thoughts: Literal["always", "when_asked"] = "when_asked"
     grounding_on_turn_complete: bool = False
     usage_names: Literal["response", "candidates"] = "response"
@@ -236,19 +243,28 @@ LIVE_38_EXTENDED_THINKING = replace(
     ),
 )
 
-VERTEX_25 = ServerProfile(
+VERTEX_LIVE_25 = ServerProfile(
     name="Vertex 2.5 live",
     endpoint="vertex",
     session_id=True,
     audio_mime="audio/pcm",
     model_turn_role=True,
     output_transcript="upfront",
-    transcript_bookends=True,
+    transcript_opening=True,
+    transcript_finished="after_transcript",
     grounding_on_turn_complete=True,
     usage_names="candidates",
     call_ids="uuid",
     split_tool_turn=True,
-    input_transcript="pieces",
+)
+
+# No tool call of this model was recorded: its tool turns are assumed unsplit, as on the API.
+VERTEX_NATIVE_AUDIO_25 = replace(
+    VERTEX_LIVE_25,
+    name="Vertex 2.5 native audio",
+    transcript_opening=False,
+    transcript_finished="after_audio",
+    split_tool_turn=False,
 )
 
 VERTEX_38 = replace(
@@ -276,9 +292,9 @@ _GEMINI_API: dict[str, ServerProfile] = {
     "gemini-2.0-flash-live-001": replace(NATIVE_AUDIO_25, name="2.0 live (half-cascade)"),
 }
 _VERTEX: dict[str, ServerProfile] = {
-    "gemini-live-2.5-flash-native-audio": VERTEX_25,
-    "gemini-live-2.5-flash-preview-native-audio-09-2025": VERTEX_25,
-    "gemini-live-2.5-flash": VERTEX_25,
+    "gemini-live-2.5-flash-native-audio": VERTEX_NATIVE_AUDIO_25,
+    "gemini-live-2.5-flash-preview-native-audio-09-2025": VERTEX_NATIVE_AUDIO_25,
+    "gemini-live-2.5-flash": VERTEX_LIVE_25,
     "gemini-3.8-live": VERTEX_38,
 }
 KNOWN_MODELS: dict[Endpoint, frozenset[str]] = {

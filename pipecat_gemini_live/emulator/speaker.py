@@ -87,16 +87,20 @@ class Speaker:
                 await self.out.send(wire.server_content(outputTranscription={"text": spoken}))
             await self._send_audio(piece, spoken if shape == "combined" else "", record)
             await self._pace(len(piece) / 2 / OUTPUT_RATE, chunk_index=offset // self.chunk_bytes)
+        if transcribe and self.profile.transcript_finished == "after_audio":
+            await self.finish_transcript()
         return len(audio) / 2 / OUTPUT_RATE
 
     async def _transcript_upfront(self, transcript: str) -> None:
-        """Vertex: the whole transcript (in two pieces, as recorded), ``finished``, then audio."""
-        if self.profile.transcript_bookends:
-            await self.out.send(wire.server_content(outputTranscription={}))
+        """Vertex: the whole transcript (in two pieces, as recorded) before the audio."""
         first, _, rest = transcript.partition(" ")
         for piece in (first, " " + rest if rest else ""):
             if piece:
                 await self.out.send(wire.server_content(outputTranscription={"text": piece}))
+        if self.profile.transcript_finished == "after_transcript":
+            await self.finish_transcript()
+
+    async def finish_transcript(self) -> None:
         await self.out.send(wire.server_content(outputTranscription={"finished": True}))
 
     async def _send_audio(self, pcm: bytes, transcript: str, record: dict[str, Any]) -> None:
