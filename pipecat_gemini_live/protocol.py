@@ -1,9 +1,9 @@
 """Pure translation between this package's state and Live API wire messages. No I/O, no asyncio.
 
-Client messages are built as JSON text (camelCase, the canonical proto3 JSON spelling, which the
-service accepts alongside the SDK's snake_case). Server messages are parsed into the small typed
-events of :mod:`pipecat_gemini_live.events`. Audio, the hot path, is built without ``json.dumps``:
-base64 needs no escaping, so a string template is exact and several times cheaper.
+Client messages are built as typed :class:`~pipecat_gemini_live.outgoing.ClientMessage` values
+(camelCase JSON, the canonical proto3 spelling, which the service accepts alongside the SDK's
+snake_case). Server messages are parsed into the small typed events of
+:mod:`pipecat_gemini_live.events`.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from pipecat_gemini_live.events import (
     VoiceActivity,
 )
 from pipecat_gemini_live.models import Backend
+from pipecat_gemini_live.outgoing import ClientMessage, MessageKind, encode_json
 
 API_VERSIONS = ("v1alpha", "v1beta", "v1")
 DEFAULT_API_VERSION = "v1beta"
@@ -132,8 +133,7 @@ def model_resource(
 # --------------------------------------------------------------------------------------------
 
 
-def encode(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+encode = encode_json
 
 
 def setup_message(
@@ -253,41 +253,39 @@ def _deep_merge(target: dict[str, Any], extra: dict[str, Any]) -> None:
             target[key] = value
 
 
-def realtime_audio(pcm: bytes, sample_rate: int = 16000) -> str:
-    """One chunk of user audio, already encoded (the hot path: ~50 calls a second)."""
-    data = base64.b64encode(pcm).decode("ascii")
-    return (
-        '{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate='
-        f'{sample_rate}","data":"{data}"}}}}}}'
+def realtime_audio(pcm: bytes, sample_rate: int = 16000) -> ClientMessage:
+    """One chunk of user audio (the hot path: ~20 calls a second; encoded at the socket)."""
+    return ClientMessage(MessageKind.AUDIO, pcm, sample_rate=sample_rate)
+
+
+def realtime_video(jpeg: bytes, mime_type: str = "image/jpeg") -> ClientMessage:
+    data = base64.b64encode(jpeg).decode("ascii")
+    return ClientMessage(
+        MessageKind.VIDEO, {"realtimeInput": {"video": {"mimeType": mime_type, "data": data}}}
     )
 
 
-def realtime_video(jpeg: bytes, mime_type: str = "image/jpeg") -> str:
-    data = base64.b64encode(jpeg).decode("ascii")
-    return f'{{"realtimeInput":{{"video":{{"mimeType":"{mime_type}","data":"{data}"}}}}}}'
+def realtime_text(text: str) -> ClientMessage:
+    return ClientMessage(MessageKind.TEXT, {"realtimeInput": {"text": text}})
 
 
-def realtime_text(text: str) -> str:
-    return encode({"realtimeInput": {"text": text}})
+def audio_stream_end() -> ClientMessage:
+    return ClientMessage(MessageKind.ACTIVITY, {"realtimeInput": {"audioStreamEnd": True}})
 
 
-def audio_stream_end() -> str:
-    return '{"realtimeInput":{"audioStreamEnd":true}}'
+def activity_start() -> ClientMessage:
+    return ClientMessage(MessageKind.ACTIVITY, {"realtimeInput": {"activityStart": {}}})
 
 
-def activity_start() -> str:
-    return '{"realtimeInput":{"activityStart":{}}}'
+def activity_end() -> ClientMessage:
+    return ClientMessage(MessageKind.ACTIVITY, {"realtimeInput": {"activityEnd": {}}})
 
 
-def activity_end() -> str:
-    return '{"realtimeInput":{"activityEnd":{}}}'
-
-
-def client_content(turns: list[dict[str, Any]], *, turn_complete: bool) -> str:
+def client_content(turns: list[dict[str, Any]], *, turn_complete: bool) -> ClientMessage:
     message: dict[str, Any] = {"turnComplete": turn_complete}
     if turns:
         message["turns"] = turns
-    return encode({"clientContent": message})
+    return ClientMessage(MessageKind.CONTENT, {"clientContent": message})
 
 
 def declared_tools(config: SessionConfig) -> list[dict[str, Any]]:
@@ -333,19 +331,38 @@ def function_response(
     return item
 
 
-def tool_response(responses: Iterable[dict[str, Any]]) -> str:
-    return encode({"toolResponse": {"functionResponses": list(responses)}})
+def tool_response(responses: Iterable[tuple[str, dict[str, Any]]]) -> ClientMessage:
+    """Answers to calls, as ``(call id, FunctionResponse)`` pairs. Raises ``TypeError`` or
+    ``ValueError`` for a response JSON cannot hold (encoded now, once)."""
+    pairs = list(responses)
+    body = {"toolResponse": {"functionResponses": [response for _, response in pairs]}}
+    return ClientMessage(
+        MessageKind.TOOL_RESPONSE, body, call_ids=tuple(call_id for call_id, _ in pairs)
+    )
 
 
 def context_update(
     *, system_instruction: str | None = None, tools: list[dict[str, Any]] | None = None
-) -> str:
+) -> ClientMessage:
     update: dict[str, Any] = {}
     if system_instruction is not None:
         update["systemInstruction"] = {"parts": [{"text": system_instruction}]}
     if tools is not None:
         update["tools"] = {"tools": tools}
-    return encode({"contextUpdate": update})
+    return ClientMessage(MessageKind.CONTEXT_UPDATE, {"contextUpdate": update})
+
+
+def setup(
+    config: SessionConfig,
+    *,
+    resume_handle: str | None = None,
+    history_in_client_content: bool = False,
+) -> ClientMessage:
+    """:func:`setup_message`, as the typed message a connection opens with."""
+    message = setup_message(
+        config, resume_handle=resume_handle, history_in_client_content=history_in_client_content
+    )
+    return ClientMessage(MessageKind.SETUP, message)
 
 
 # --------------------------------------------------------------------------------------------

@@ -98,6 +98,7 @@ from pipecat_gemini_live.events import (
 from pipecat_gemini_live.limits import SessionLimit, SessionLimitReached, process_session_limit
 from pipecat_gemini_live.metrics import SpeechClock, UsageTracker, to_token_usage
 from pipecat_gemini_live.models import DEFAULT_MODEL, Backend, ModelCapabilities, capabilities_for
+from pipecat_gemini_live.outgoing import ClientMessage
 from pipecat_gemini_live.pricing import CostLedger, CostMetricsData, TokenPrices, prices_for
 from pipecat_gemini_live.recording import AudioMode, RecordingWriter
 from pipecat_gemini_live.session import (
@@ -537,7 +538,7 @@ class GeminiLiveService(LLMService):
             self._session = LiveSession(
                 url=self._url,
                 headers=self._connection_headers,
-                build_setup=lambda handle: protocol.setup_message(
+                build_setup=lambda handle: protocol.setup(
                     self._config,
                     resume_handle=handle,
                     history_in_client_content=self._history_in_setup(handle),
@@ -595,10 +596,10 @@ class GeminiLiveService(LLMService):
             self._holding_slot.release()
             self._holding_slot = None
 
-    async def _send(self, message: str, *, audio: bool = False) -> None:
+    async def _send(self, message: ClientMessage) -> None:
         session = await self._connect()
         if session is not None:
-            await session.send(message, audio=audio)
+            await session.send(message)
 
     async def _connect(self) -> LiveSession | None:
         """The session, opened on first use; None once the call has failed or ended."""
@@ -671,7 +672,7 @@ class GeminiLiveService(LLMService):
         now = time.time()
         for chunk in chunks:
             voiced = self._speech.on_chunk_sent(pcm16_rms(chunk), now)
-            await self._send(protocol.realtime_audio(chunk), audio=True)
+            await self._send(protocol.realtime_audio(chunk))
             if voiced and self._session is not None:
                 self._session.note_user_speech()  # no connection switch mid-turn
             if self._local_turns:
@@ -720,12 +721,12 @@ class GeminiLiveService(LLMService):
             # Pipecat's VAD fires after the speech began; the server ignored that audio
             # (it came before activityStart), so it goes again inside the activity.
             while self._preroll:
-                await self._send(protocol.realtime_audio(self._preroll.popleft()), audio=True)
+                await self._send(protocol.realtime_audio(self._preroll.popleft()))
 
     async def _on_local_user_stopped(self) -> None:
         if self._local_turns:
             for chunk in self._input.flush():
-                await self._send(protocol.realtime_audio(chunk), audio=True)
+                await self._send(protocol.realtime_audio(chunk))
             self._preroll.clear()
             await self._send(protocol.activity_end())
 
@@ -1170,7 +1171,7 @@ class GeminiLiveService(LLMService):
             will_continue=will_continue,
         )
         try:
-            message = protocol.tool_response([item])
+            message = protocol.tool_response([(call_id, item)])
         except (TypeError, ValueError) as error:
             # A result JSON cannot hold (a datetime, a set, an object): the model must still
             # get an answer, or it waits for this call forever.
@@ -1180,7 +1181,7 @@ class GeminiLiveService(LLMService):
                 "the model was told the call failed."
             )
             item["response"] = {"error": f"{name} returned a result that could not be encoded."}
-            message = protocol.tool_response([item])
+            message = protocol.tool_response([(call_id, item)])
         await self._send(message)
 
     def _scheduling_for(self, name: str, frame: FunctionCallResultFrame) -> ToolResponseScheduling:

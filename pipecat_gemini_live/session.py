@@ -25,15 +25,15 @@ What survives a change of connection, and what cannot be promised:
   pending call short (the goAway deadline) is reported as ``Disconnected`` so turn state can
   be closed.
 
-It knows nothing of Pipecat: it takes encoded client messages and hands parsed events to a
-callback, so it is tested against the emulator directly.
+It knows nothing of Pipecat: it takes typed client messages (:mod:`.outgoing`), encodes each
+once as it goes out, and hands parsed events to a callback, so it is tested against the
+emulator directly.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
 import time
 from collections import deque
@@ -64,6 +64,7 @@ from pipecat_gemini_live.events import (
     ToolCallCancellation,
     TurnComplete,
 )
+from pipecat_gemini_live.outgoing import ClientMessage
 from pipecat_gemini_live.recording import RecordingWriter
 
 
@@ -244,7 +245,7 @@ class LiveSession:
         *,
         url: str,
         headers: dict[str, str] | Callable[[], Awaitable[dict[str, str]]],
-        build_setup: Callable[[str | None], dict[str, Any]],
+        build_setup: Callable[[str | None], ClientMessage],
         on_event: Callable[[ServerEvent | SessionEvent], Coroutine[Any, Any, None]],
         retry: RetryPolicy | None = None,
         max_buffered_bytes: int = 4 * 1024 * 1024,
@@ -274,7 +275,7 @@ class LiveSession:
         self.dropped_audio_bytes = 0
         self._ws: ClientConnection | None = None
         self._ready = asyncio.Event()
-        self._buffer: deque[tuple[str, bool]] = deque()  # (message, is_audio)
+        self._buffer: deque[ClientMessage] = deque()
         self._buffered_bytes = 0
         self._run_task: asyncio.Task[None] | None = None
         self._switch_due = False
@@ -317,12 +318,16 @@ class LiveSession:
             return False
         return True
 
-    async def send(self, message: str, *, audio: bool = False) -> None:
+    async def send(self, message: ClientMessage) -> None:
         """Send now if connected, else keep it (in order) for the next connection."""
-        if not audio and self._void_calls and message.startswith(_TOOL_RESPONSE):
-            message = self._without_void_responses(message)
-            if not message:
+        if self._void_calls and message.call_ids:
+            kept = message.without_calls(self._void_calls)
+            if kept is not message:
+                dropped = sorted(self._void_calls.intersection(message.call_ids))
+                logger.warning(f"Gemini Live: not sending responses to lost tool calls {dropped}")
+            if kept is None:
                 return
+            message = kept
         ws = self._ws
         if self.phase is Phase.READY and ws is not None and not self._buffer:
             try:
@@ -330,11 +335,11 @@ class LiveSession:
             except WebSocketClosed:
                 pass  # the serve loop sees the close and reconnects; keep the message
             else:
-                self._count_sent(message, audio)
+                self._count_sent(message)
                 return
         if self.phase in (Phase.CLOSED, Phase.FAILED):
             return
-        self._buffer_message(message, audio)
+        self._buffer_message(message)
 
     def request_rotation(self, within: float = 30.0) -> None:
         """Move to a new connection of the same conversation at the next safe point (or after
@@ -371,18 +376,18 @@ class LiveSession:
 
     # ---------------------------------------------------------------- buffering
 
-    def _buffer_message(self, message: str, audio: bool) -> None:
-        self._buffer.append((message, audio))
-        self._buffered_bytes += len(message)
+    def _buffer_message(self, message: ClientMessage) -> None:
+        self._buffer.append(message)
+        self._buffered_bytes += message.size
         dropped = 0
         while self._buffered_bytes > self._max_buffered_bytes:
-            index = next((i for i, (_, is_audio) in enumerate(self._buffer) if is_audio), None)
+            index = next((i for i, m in enumerate(self._buffer) if m.is_audio), None)
             if index is None:
                 break  # never drop text, tool results or control messages
-            old, _ = self._buffer[index]
+            old = self._buffer[index]
             del self._buffer[index]
-            self._buffered_bytes -= len(old)
-            dropped += len(old)
+            self._buffered_bytes -= old.size
+            dropped += old.size
         if dropped:
             self.dropped_audio_bytes += dropped
             logger.warning(
@@ -394,19 +399,18 @@ class LiveSession:
 
     async def _flush_buffer(self, ws: ClientConnection) -> None:
         while self._buffer:
-            message, audio = self._buffer[0]
+            message = self._buffer[0]
             await self._write(ws, message)  # raises on close: the message stays buffered
             self._buffer.popleft()
-            self._buffered_bytes -= len(message)
-            self._count_sent(message, audio)
+            self._buffered_bytes -= message.size
+            self._count_sent(message)
 
-    def _count_sent(self, message: str, audio: bool) -> None:
+    def _count_sent(self, message: ClientMessage) -> None:
         stats = self.connection_stats[-1]
         stats.messages_sent += 1
-        if audio:
+        if message.is_audio:
             stats.audio_messages_sent += 1
-        elif message.startswith(_TOOL_RESPONSE):
-            stats.tool_response_ids.extend(_response_ids(message))
+        stats.tool_response_ids.extend(i for i in message.call_ids if i)
 
     # ---------------------------------------------------------------- tool calls across sessions
 
@@ -418,36 +422,18 @@ class LiveSession:
         if not void:
             return []
         self._void_calls.update(void)
-        kept: deque[tuple[str, bool]] = deque()
-        for message, audio in self._buffer:
-            if not audio and message.startswith(_TOOL_RESPONSE):
-                message = self._without_void_responses(message)
-                if not message:
-                    continue
-            kept.append((message, audio))
+        kept: deque[ClientMessage] = deque()
+        for message in self._buffer:
+            remaining = message.without_calls(self._void_calls)
+            if remaining is not None:
+                kept.append(remaining)
         self._buffer = kept
-        self._buffered_bytes = sum(len(message) for message, _ in kept)
+        self._buffered_bytes = sum(message.size for message in kept)
         logger.warning(
             f"Gemini Live: the conversation could not be resumed; tool calls {void} were lost "
             "with it and are cancelled"
         )
         return void
-
-    def _without_void_responses(self, message: str) -> str:
-        """The tool response without answers to calls of a lost conversation ("" if none left)."""
-        parsed = _function_responses(message)
-        if parsed is None:
-            return message
-        body, responses = parsed
-        kept = [r for r in responses if r.get("id") not in self._void_calls]
-        if len(kept) == len(responses):
-            return message
-        dropped = [r.get("id") for r in responses if r.get("id") in self._void_calls]
-        logger.warning(f"Gemini Live: not sending responses to lost tool calls {dropped}")
-        if not kept:
-            return ""
-        body["toolResponse"]["functionResponses"] = kept
-        return protocol.encode(body)
 
     # ---------------------------------------------------------------- the loop
 
@@ -509,7 +495,7 @@ class LiveSession:
         handle = self.conversation.handle
         ws = await self._open()
         try:
-            await self._write(ws, protocol.encode(self._build_setup(handle)))
+            await self._write(ws, self._build_setup(handle))
             first = await self._receive_setup(ws)
             self._ws = ws
             self.connections += 1
@@ -686,10 +672,11 @@ class LiveSession:
 
     # ---------------------------------------------------------------- helpers
 
-    async def _write(self, ws: ClientConnection, message: str) -> None:
-        await ws.send(message)
+    async def _write(self, ws: ClientConnection, message: ClientMessage) -> None:
+        text = message.encode()  # the one place a message becomes text
+        await ws.send(text)
         if self._recorder is not None:
-            self._recorder.sent(message)
+            self._recorder.sent(text)
 
     def _closed_error(self, closed: WebSocketClosed) -> ConnectionClosed:
         if closed.rcvd is None:  # no close frame from the server: the connection just died
@@ -698,26 +685,6 @@ class LiveSession:
 
     def _safe_url(self) -> str:
         return self._url.split("?", 1)[0]
-
-
-_TOOL_RESPONSE = '{"toolResponse"'
-
-
-def _function_responses(message: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
-    """A toolResponse message, parsed: (the body, its functionResponses); None if it is not one."""
-    try:
-        body = json.loads(message)
-        responses = body["toolResponse"]["functionResponses"]
-    except (ValueError, KeyError, TypeError):
-        return None
-    return (body, responses) if isinstance(responses, list) else None
-
-
-def _response_ids(message: str) -> list[str]:
-    parsed = _function_responses(message)
-    if parsed is None:
-        return []
-    return [str(r["id"]) for r in parsed[1] if isinstance(r, dict) and r.get("id")]
 
 
 async def _quiet_close(ws: ClientConnection) -> None:

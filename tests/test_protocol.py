@@ -89,7 +89,7 @@ def test_compression_always_sends_the_sliding_window_the_server_requires():
 
 def test_audio_message_is_valid_json_with_the_16k_mime_type():
     pcm = bytes(range(256)) * 5
-    message = json.loads(protocol.realtime_audio(pcm))
+    message = json.loads(protocol.realtime_audio(pcm).encode())
     audio = message["realtimeInput"]["audio"]
     assert audio["mimeType"] == "audio/pcm;rate=16000"
     assert base64.b64decode(audio["data"]) == pcm
@@ -97,7 +97,9 @@ def test_audio_message_is_valid_json_with_the_16k_mime_type():
 
 def test_tool_response_always_names_the_function_and_keeps_falsy_results():
     sent = json.loads(
-        protocol.tool_response([protocol.function_response("fc-1", "count", {"result": 0})])
+        protocol.tool_response(
+            [("fc-1", protocol.function_response("fc-1", "count", {"result": 0}))]
+        ).encode()
     )
     assert sent == {
         "toolResponse": {
@@ -544,30 +546,40 @@ def test_json_that_is_not_an_object_names_what_it_is():
 
 
 def test_realtime_frames_are_the_documented_wire_messages():
-    assert json.loads(protocol.audio_stream_end()) == {"realtimeInput": {"audioStreamEnd": True}}
-    assert json.loads(protocol.activity_start()) == {"realtimeInput": {"activityStart": {}}}
-    assert json.loads(protocol.activity_end()) == {"realtimeInput": {"activityEnd": {}}}
-    assert json.loads(protocol.realtime_text("hello realtime")) == {
+    assert json.loads(protocol.audio_stream_end().encode()) == {
+        "realtimeInput": {"audioStreamEnd": True}
+    }
+    assert json.loads(protocol.activity_start().encode()) == {
+        "realtimeInput": {"activityStart": {}}
+    }
+    assert json.loads(protocol.activity_end().encode()) == {"realtimeInput": {"activityEnd": {}}}
+    assert json.loads(protocol.realtime_text("hello realtime").encode()) == {
         "realtimeInput": {"text": "hello realtime"}
     }
     jpeg = b"\xff\xd8\xff\xe0fakejpeg"
-    video = json.loads(protocol.realtime_video(jpeg))
+    video = json.loads(protocol.realtime_video(jpeg).encode())
     assert video == {
         "realtimeInput": {
             "video": {"mimeType": "image/jpeg", "data": base64.b64encode(jpeg).decode()}
         }
     }
-    png = json.loads(protocol.realtime_video(b"png", "image/png"))["realtimeInput"]["video"]
+    png = json.loads(protocol.realtime_video(b"png", "image/png").encode())["realtimeInput"][
+        "video"
+    ]
     assert png["mimeType"] == "image/png"
-    audio = json.loads(protocol.realtime_audio(b"\x00\x01", sample_rate=48000))
+    audio = json.loads(protocol.realtime_audio(b"\x00\x01", sample_rate=48000).encode())
     assert audio["realtimeInput"]["audio"]["mimeType"] == "audio/pcm;rate=48000"
 
 
 def test_client_messages_are_compact_json_with_text_left_unescaped():
     assert (
-        protocol.client_content([], turn_complete=True) == '{"clientContent":{"turnComplete":true}}'
+        protocol.client_content([], turn_complete=True).encode()
+        == '{"clientContent":{"turnComplete":true}}'
     )
-    assert protocol.realtime_text("¿Qué tal? 你好") == '{"realtimeInput":{"text":"¿Qué tal? 你好"}}'
+    assert (
+        protocol.realtime_text("¿Qué tal? 你好").encode()
+        == '{"realtimeInput":{"text":"¿Qué tal? 你好"}}'
+    )
 
 
 def test_client_content_sends_history_turns_without_asking_for_a_reply():
@@ -575,7 +587,7 @@ def test_client_content_sends_history_turns_without_asking_for_a_reply():
         {"role": "user", "parts": [{"text": "a"}]},
         {"role": "model", "parts": [{"text": "b"}]},
     ]
-    assert json.loads(protocol.client_content(turns, turn_complete=False)) == {
+    assert json.loads(protocol.client_content(turns, turn_complete=False).encode()) == {
         "clientContent": {"turnComplete": False, "turns": turns}
     }
 
@@ -594,13 +606,15 @@ def test_a_function_response_carries_scheduling_and_will_continue_when_given():
 
 
 def test_a_context_update_carries_the_new_instruction_and_tools():
-    assert json.loads(protocol.context_update(system_instruction="New instruction", tools=[])) == {
+    assert json.loads(
+        protocol.context_update(system_instruction="New instruction", tools=[]).encode()
+    ) == {
         "contextUpdate": {
             "systemInstruction": {"parts": [{"text": "New instruction"}]},
             "tools": {"tools": []},
         }
     }
-    assert json.loads(protocol.context_update()) == {"contextUpdate": {}}
+    assert json.loads(protocol.context_update().encode()) == {"contextUpdate": {}}
 
 
 WEATHER = {"name": "get_weather", "parameters": {"type": "OBJECT"}}

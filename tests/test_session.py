@@ -38,7 +38,7 @@ def make_session(emu: LiveEmulator, recorder: Recorder, **kwargs) -> LiveSession
     return LiveSession(
         url=protocol.endpoint_url(emu.base_url),
         headers={"x-goog-api-key": "test-key"},
-        build_setup=lambda handle: protocol.setup_message(config, resume_handle=handle),
+        build_setup=lambda handle: protocol.setup(config, resume_handle=handle),
         on_event=recorder,
         retry=kwargs.pop("retry", RetryPolicy(initial_delay=0.01, max_delay=0.05)),
         seed=1,
@@ -58,7 +58,7 @@ async def resumable_session(emu: LiveEmulator) -> tuple[LiveSession, Recorder]:
 
 async def speak(session: LiveSession, pcm: bytes) -> None:
     for i in range(0, len(pcm), 1280):
-        await session.send(protocol.realtime_audio(pcm[i : i + 1280]), audio=True)
+        await session.send(protocol.realtime_audio(pcm[i : i + 1280]))
         await asyncio.sleep(0)
 
 
@@ -298,7 +298,7 @@ async def test_no_switch_while_the_user_is_mid_turn():
         session, recorder = await resumable_session(emu)
         words, pause = speech(0.6), silence(0.8)
         for i in range(0, len(words), 1280):
-            await session.send(protocol.realtime_audio(words[i : i + 1280]), audio=True)
+            await session.send(protocol.realtime_audio(words[i : i + 1280]))
             session.note_user_speech()
             if i == 6400:  # the user is halfway through when goAway arrives
                 await emu.go_away(time_left=10.0)
