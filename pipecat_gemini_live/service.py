@@ -54,7 +54,7 @@ from pipecat.metrics.metrics import LLMUsageMetricsData, MetricsData, TTFBMetric
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.google.frames import LLMSearchOrigin, LLMSearchResponseFrame, LLMSearchResult
-from pipecat.services.llm_service import FunctionCallFromLLM, LLMService
+from pipecat.services.llm_service import LLMService
 from pipecat.services.settings import LLMSettings
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.utils.time import time_now_iso8601
@@ -95,6 +95,7 @@ from pipecat_gemini_live.events import (
     Usage,
     VoiceActivity,
 )
+from pipecat_gemini_live.function_calls import FunctionCalls
 from pipecat_gemini_live.limits import SessionLimit, SessionLimitReached, process_session_limit
 from pipecat_gemini_live.metrics import SpeechClock, UsageTracker, to_token_usage
 from pipecat_gemini_live.models import DEFAULT_MODEL, Backend, ModelCapabilities, capabilities_for
@@ -207,7 +208,7 @@ class GeminiLiveService(LLMService):
         resumption_handle: str | None = None,
         end_grace_seconds: float = 10.0,
         async_tool_scheduling: ToolResponseScheduling
-        | Mapping[str, ToolResponseScheduling] = ToolResponseScheduling.INTERRUPT,
+        | Mapping[str, ToolResponseScheduling] = ToolResponseScheduling.WHEN_IDLE,
         video: VideoSettings | None = None,
         prices: TokenPrices | None = None,
         session_limit: SessionLimit | None = None,
@@ -332,9 +333,7 @@ class GeminiLiveService(LLMService):
         self._context_seen = 0  # context messages already heard by (or sent to) the model
         self._transcribed: deque[str] = deque(maxlen=64)  # user sentences not yet recorded
         self._instruction_from_context = False
-        self._seen_tool_calls: set[str] = set()
-        self._cancelled_tool_calls: set[str] = set()
-        self._tool_names: dict[str, str] = {}
+        self._function_calls = FunctionCalls(self, async_tool_scheduling)
         self._odd_output_byte = b""
         self._ttfb_pending = False
         self._grounding: GroundingMetadata | None = None
@@ -601,6 +600,17 @@ class GeminiLiveService(LLMService):
         if session is not None:
             await session.send(message)
 
+    send_to_model = _send  # for the service's own rooms (function calls)
+
+    @property
+    def live_session(self) -> LiveSession | None:
+        """The session with the Live API, once the first input or context opened it."""
+        return self._session
+
+    @property
+    def context(self) -> LLMContext:
+        return self._context
+
     async def _connect(self) -> LiveSession | None:
         """The session, opened on first use; None once the call has failed or ended."""
         if self._failed or self._closed:
@@ -652,9 +662,9 @@ class GeminiLiveService(LLMService):
     ) -> None:
         """Tool results are broadcast by the base class; the downstream copy is sent here."""
         if direction is FrameDirection.DOWNSTREAM and isinstance(frame, FunctionCallResultFrame):
-            await self._send_tool_result(frame)
+            await self._function_calls.result(frame)
         elif direction is FrameDirection.DOWNSTREAM and isinstance(frame, FunctionCallCancelFrame):
-            await self._on_tool_call_cancelled_locally(frame)
+            await self._function_calls.cancelled_locally(frame)
         await super().push_frame(frame, direction)
 
     async def _send_user_audio(self, frame: InputAudioRawFrame) -> None:
@@ -874,7 +884,7 @@ class GeminiLiveService(LLMService):
         elif isinstance(event, ToolCall):
             await self._on_tool_call(event.calls)
         elif isinstance(event, ToolCallCancellation):
-            await self._on_tool_cancellation(event.ids)
+            await self._function_calls.cancelled_by_server(event.ids)
         elif isinstance(event, Usage):
             self._usage.observe(event)
         elif isinstance(event, VoiceActivity):
@@ -1066,131 +1076,8 @@ class GeminiLiveService(LLMService):
     async def _on_tool_call(self, calls: tuple[FunctionCall, ...]) -> None:
         effects = self._turns.on_tool_call()
         await self._apply(effects)
-        if any(isinstance(e, ReplyStarted) for e in effects):
-            # A reply that opens with a call: the user aggregator writes the user's words
-            # TRANSCRIPT_SETTLE_SECONDS after the reply starts, while the call goes straight to
-            # the assistant aggregator. Waiting that long (plus the queues) keeps the question
-            # before the call in the context; the model is waiting for the result anyway.
-            await asyncio.sleep(TRANSCRIPT_SETTLE_SECONDS + 0.05)
-        fresh = [call for call in calls if call.id not in self._seen_tool_calls]
-        for call in calls:
-            if call.id in self._seen_tool_calls:
-                logger.debug(f"{self}: ignoring a repeated delivery of tool call {call.id}")
-        if not fresh:
-            return
-        for call in fresh:
-            self._seen_tool_calls.add(call.id)
-            self._tool_names[call.id] = call.name
-        await self.run_function_calls(
-            [
-                FunctionCallFromLLM(
-                    function_name=call.name,
-                    tool_call_id=call.id,
-                    arguments=call.args,
-                    context=self._context,
-                )
-                for call in fresh
-            ]
-        )
-
-    async def _on_tool_cancellation(self, ids: tuple[str, ...]) -> None:
-        """The server dropped these calls: stop their handlers; no response will be sent."""
-        cancelled = set(ids)
-        self._cancelled_tool_calls.update(cancelled)
-        await self._cancel_function_call_tasks(
-            lambda item: item.tool_call_id in cancelled, reason="cancelled by the server"
-        )
-        if self._session is not None:
-            self._session.sent_tool_response(list(ids))
-
-    async def _send_tool_result(self, frame: FunctionCallResultFrame) -> None:
-        """Answer a call as the handler reported: final results close it, intermediate ones
-        (``is_final=False``) go out with ``willContinue`` and keep it open."""
-        call_id = frame.tool_call_id
-        if call_id in self._cancelled_tool_calls:
-            logger.debug(f"{self}: not answering tool call {call_id}: it was cancelled")
-            return
-        name = self._tool_names.get(call_id, frame.function_name)
-        if frame.error:
-            response: dict[str, Any] = {"error": frame.error}
-        elif isinstance(frame.result, dict):
-            response = frame.result
-        else:
-            response = {"result": frame.result}
-        final = frame.properties.is_final if frame.properties else True
-        scheduling, will_continue = None, None
-        if self._config.is_non_blocking(name):
-            scheduling = self._scheduling_for(name, frame).value
-            will_continue = None if final else True
-        elif not final:
-            logger.warning(
-                f"{self}: {name} reported an intermediate result, but it is a blocking call "
-                "(only async tools take them); it is not sent, the final result will be"
-            )
-            return
-        await self._send_function_response(call_id, name, response, scheduling, will_continue)
-        if final and self._session is not None:
-            self._session.sent_tool_response([call_id])
-
-    async def _on_tool_call_cancelled_locally(self, frame: FunctionCallCancelFrame) -> None:
-        """A handler Pipecat cancelled. After a timeout the model is told the call failed, so
-        it can say so (it would wait forever otherwise); after barge-in the server has dropped
-        the call itself, and nothing is sent."""
-        call_id = frame.tool_call_id
-        if call_id in self._cancelled_tool_calls:
-            return
-        self._cancelled_tool_calls.add(call_id)
-        if frame.run_llm:
-            name = self._tool_names.get(call_id, frame.function_name)
-            error = f"{name} did not finish in time and was cancelled; tell the user it failed."
-            scheduling = (
-                ToolResponseScheduling.INTERRUPT.value
-                if self._config.is_non_blocking(name)
-                else None
-            )
-            await self._send_function_response(call_id, name, {"error": error}, scheduling, None)
-        if self._session is not None:
-            self._session.sent_tool_response([call_id])
-
-    async def _send_function_response(
-        self,
-        call_id: str,
-        name: str,
-        response: dict[str, Any],
-        scheduling: str | None,
-        will_continue: bool | None,
-    ) -> None:
-        # The id goes on Vertex too: the recorded Vertex calls carry it, and 3.8 on Vertex
-        # drops a response without one (LiveKit's plugin notes it). Scheduling does not
-        # (Vertex refuses it: livekit/agents#3853); is_non_blocking is off there.
-        item = protocol.function_response(
-            call_id,
-            name,
-            response,
-            scheduling=scheduling,
-            will_continue=will_continue,
-        )
-        try:
-            message = protocol.tool_response([(call_id, item)])
-        except (TypeError, ValueError) as error:
-            # A result JSON cannot hold (a datetime, a set, an object): the model must still
-            # get an answer, or it waits for this call forever.
-            await self.push_error(
-                error_msg=f"{self}: the result of tool {name!r} cannot be sent to the model "
-                f"({error}). Return only JSON values (dict, list, str, int, float, bool, None); "
-                "the model was told the call failed."
-            )
-            item["response"] = {"error": f"{name} returned a result that could not be encoded."}
-            message = protocol.tool_response([(call_id, item)])
-        await self._send(message)
-
-    def _scheduling_for(self, name: str, frame: FunctionCallResultFrame) -> ToolResponseScheduling:
-        if frame.properties is not None and frame.properties.run_llm is False:
-            return ToolResponseScheduling.SILENT
-        chosen = self._async_tool_scheduling
-        if isinstance(chosen, Mapping):
-            return chosen.get(name, ToolResponseScheduling.INTERRUPT)
-        return chosen
+        opened = any(isinstance(e, ReplyStarted) for e in effects)
+        self._function_calls.run(calls, after_question=opened)
 
 
 def _given(value: Any, default: Any = None) -> Any:

@@ -63,6 +63,9 @@ async def test_vertex_uses_credentials_the_vertex_path_and_the_vertex_wire_rules
             await bot.say(speech(0.6) + silence(0.8))
             await emu.wait_until(lambda: emu.sessions and emu.sessions[0].turns, 10)
             await bot.wait_for(lambda: bot.tail.frames(TTSAudioRawFrame), 5)
+            # 3.8 runs calls NON_BLOCKING unless told otherwise, and Vertex takes no
+            # `behavior`: the model talks on while the call runs, and the result follows.
+            await emu.wait_until(lambda: "call-1" in emu.sessions[0].tool_responses, 5)
         session = emu.sessions[0]
     assert session.setup["model"] == (
         "projects/my-project/locations/europe-west4/publishers/google/models/gemini-3.8-live"
