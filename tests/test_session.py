@@ -469,3 +469,23 @@ async def test_a_long_outage_drops_only_the_oldest_audio_never_text_or_tool_resu
     assert received == [m for m in expected if m not in dropped]  # the rest, in order
     assert sum(e.dropped_audio_bytes for e in recorder.of(InputOverflow)) > 0
     assert emu.sessions[0].tool_responses["call-1"][0]["response"] == {"booked": True}
+
+
+async def test_what_the_user_types_while_the_connection_is_down_arrives_in_the_order_typed():
+    from pipecat.frames.frames import InputTextRawFrame
+
+    from pipecat_gemini_live import GeminiLiveService
+    from tests.pipeline_kit import running_bot
+
+    async with LiveEmulator(api_key="test-key") as emu:
+        llm = GeminiLiveService(api_key="test-key", base_url=emu.base_url, retry=OUTAGE_RETRY)
+        async with running_bot([llm]) as bot:
+            await bot.say(silence(0.2))
+            await emu.wait_until(lambda: llm.resumption_handle is not None, 5)
+            await emu.close(code=1011, reason="Internal error occurred.")
+            typed = ["Book a table.", "For two.", "At eight."]
+            for text in typed:
+                await bot.worker.queue_frame(InputTextRawFrame(text))
+            await emu.wait_until(lambda: len(emu.sessions[0].texts_received) == 3, 5)
+            assert emu.sessions[0].connections == 2  # they went on the resumed connection
+        assert emu.sessions[0].texts_received == typed
