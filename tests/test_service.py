@@ -382,3 +382,45 @@ async def test_odd_length_and_malformed_audio_frames_are_reported_and_the_call_g
             assert len(errors) == 1 and "sample_rate must be a positive" in errors[0].error
         # Every sample of the odd-length frames arrived (at 16 kHz, within one chunk).
         assert abs(emu.sessions[0].audio_seconds_received - len(pcm) / 96000) <= 0.05
+
+
+def first_at(bot, kind: type, direction: FrameDirection = DOWN) -> float:
+    return next(
+        s.at for s in bot.tail.seen if isinstance(s.frame, kind) and s.direction == direction
+    )
+
+
+def _usage_seen(bot) -> list[float]:
+    return [
+        s.at
+        for s in bot.tail.seen
+        if isinstance(s.frame, MetricsFrame)
+        and any(isinstance(d, LLMUsageMetricsData) for d in s.frame.data)
+    ]
+
+
+def usage_reported_at(bot) -> float:
+    """When the turn's usage came down the pipeline: the service reports it at turnComplete."""
+    return _usage_seen(bot)[0]
+
+
+async def test_a_reply_ends_when_its_generation_completes_not_at_the_late_turn_complete():
+    """3.8 holds turnComplete until the client should have played the reply, a second or two
+    after generationComplete. The reply ends at generationComplete, right after its last audio:
+    the aggregators and the transport learn at once that nothing more is coming."""
+    text = "A reply that takes a couple of seconds to play out."
+    responder = ScriptedResponder([Reply(text=text, input_transcript="Go on.")])
+    async with LiveEmulator(api_key="test-key", responder=responder, pace=2.0) as emu:
+        async with running_bot([service_for(emu)]) as bot:
+            await bot.say(speech(0.6) + silence(0.8))
+            await bot.wait_for(lambda: bool(_usage_seen(bot)), 15)
+    last_audio = [s.at for s in bot.tail.seen if isinstance(s.frame, TTSAudioRawFrame)][-1]
+    ended, stopped = first_at(bot, LLMFullResponseEndFrame), first_at(bot, TTSStoppedFrame)
+    turn_completed = usage_reported_at(bot)
+    for name, reply_end in (("LLMFullResponseEndFrame", ended), ("TTSStoppedFrame", stopped)):
+        after_audio, before_turn_complete = reply_end - last_audio, turn_completed - reply_end
+        assert 0 <= after_audio < 0.3, f"{name} {after_audio:.2f} s after the last audio"
+        # The server held turnComplete about 1.2 s after generationComplete.
+        assert before_turn_complete > 0.5, (
+            f"{name} {before_turn_complete:.2f} s before turnComplete"
+        )
