@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from pipecat.frames.frames import (
@@ -424,3 +425,28 @@ async def test_a_reply_ends_when_its_generation_completes_not_at_the_late_turn_c
         assert before_turn_complete > 0.5, (
             f"{name} {before_turn_complete:.2f} s before turnComplete"
         )
+
+
+def input_transcript(text: str, *, finished: bool = False) -> str:
+    transcription: dict = {"text": text}
+    if finished:
+        transcription["finished"] = True
+    return json.dumps({"serverContent": {"inputTranscription": transcription}})
+
+
+async def test_a_transcript_the_server_marks_finished_is_the_users_sentence_at_once():
+    """Words without a full stop wait for more; once the server says the transcript is finished,
+    they go out as the user's sentence there and then, not when a reply starts."""
+    async with LiveEmulator(api_key="test-key") as emu:
+        async with running_bot([service_for(emu)]) as bot:
+            await bot.say(silence(0.2))
+            await emu.wait_for_session()
+            await emu.send_raw(input_transcript(" what time is it"))
+            await asyncio.sleep(0.2)
+            assert not bot.head.frames(TranscriptionFrame, UP)  # the sentence may go on
+            await emu.send_raw(input_transcript(" in Paris", finished=True))
+            await asyncio.sleep(0.3)
+            said = [f.text for f in bot.head.frames(TranscriptionFrame, UP)]
+            assert said == ["what time is it in Paris"]
+            assert [f.text for f in bot.tail.frames(TranscriptionFrame, DOWN)] == said
+            assert not bot.tail.frames(TTSStartedFrame)  # no reply has started
