@@ -450,3 +450,36 @@ async def test_a_transcript_the_server_marks_finished_is_the_users_sentence_at_o
             assert said == ["what time is it in Paris"]
             assert [f.text for f in bot.tail.frames(TranscriptionFrame, DOWN)] == said
             assert not bot.tail.frames(TTSStartedFrame)  # no reply has started
+
+
+async def test_the_users_words_recorded_in_the_context_are_not_sent_back_to_the_model():
+    """Turn after turn, the user aggregator writes what the user said (the service's own
+    transcripts) into the context and hands it on. The model heard those words already: they
+    are not sent again, so it answers each question once."""
+    responder = ScriptedResponder(
+        [
+            Reply(text="It is noon.", input_transcript="What time is it? Tell me."),
+            Reply(text="Sunny.", input_transcript="And the weather?"),
+            Reply(text="You are welcome.", input_transcript="Thanks."),
+        ]
+    )
+    async with LiveEmulator(api_key="test-key", responder=responder) as emu:
+        llm = service_for(emu)
+        context = LLMContext()
+        aggregators = LLMContextAggregatorPair(context)
+        speaker = FakeSpeaker(speed=8.0)
+        async with running_bot([aggregators.user(), llm, speaker, aggregators.assistant()]) as bot:
+            for n in (1, 2, 3):
+                await bot.say(speech(0.6, seed=n) + silence(0.8))
+                await bot.wait_for(
+                    lambda n=n: (
+                        sum(m.get("role") == "assistant" for m in context.get_messages()) == n
+                    ),
+                    15,
+                )
+            await asyncio.sleep(0.5)  # time for anything sent back to be answered
+            session = emu.sessions[0]
+            users = [str(m["content"]) for m in context.get_messages() if m.get("role") == "user"]
+            assert len(users) == 3 and "And the weather?" in users[1]  # recorded, turn by turn
+            assert [turn["kind"] for turn in session.turns] == ["speech"] * 3
+            assert session.client_content == [] and session.texts_received == []
