@@ -239,15 +239,20 @@ async def test_a_handler_that_times_out_gets_an_error_response_and_the_call_goes
 
 
 async def test_barge_in_cancels_a_blocking_handler_and_spares_an_async_one():
-    blocking_cancelled = asyncio.Event()
+    """The user talks over a reply whose blocking call is still running: that handler is
+    stopped at the barge-in (it would have answered after 1 s, well before the call ends), and
+    nothing is ever sent for it; the async call carries on and its result is spoken."""
+    blocking: list[str] = []
 
     async def book_table(params):
+        blocking.append("started")
         try:
-            await asyncio.sleep(10)
-            await params.result_callback("booked")
+            await asyncio.sleep(1.0)  # done before the async result (1.5 s) ends the story
         except asyncio.CancelledError:
-            blocking_cancelled.set()
+            blocking.append("cancelled")
             raise
+        blocking.append("answered")
+        await params.result_callback("booked")
 
     async def track_order(params):
         await asyncio.sleep(1.5)
@@ -256,6 +261,14 @@ async def test_barge_in_cancels_a_blocking_handler_and_spares_an_async_one():
     def register(llm: GeminiLiveService) -> None:
         llm.register_function("book_table", book_table)
         llm.register_function("track_order", track_order, cancel_on_interruption=False)
+
+    def settled(session: Any) -> bool:
+        """The async result is spoken, and the blocking handler has ended one way or the other
+        while the call is still going on."""
+        async_spoken = "async" in session.tool_responses and any(
+            r["spoken"] for r in session.async_results
+        )
+        return async_spoken and len(blocking) >= 2
 
     reply = Reply(
         text="One moment.",
@@ -267,10 +280,10 @@ async def test_barge_in_cancels_a_blocking_handler_and_spares_an_async_one():
         register,
         tools=("track_order", "book_table"),
         turns=2,  # the second turn barges in while book_table is still running
-        until=lambda s: "async" in s.tool_responses and any(r["spoken"] for r in s.async_results),
+        until=settled,
     )
     session = emu.sessions[0]
-    assert blocking_cancelled.is_set()
+    assert blocking == ["started", "cancelled"]  # stopped by the barge-in, not at shutdown
     assert "b" not in session.tool_responses  # nothing is sent for a cancelled call
     assert session.tool_responses["async"][0]["response"] == {"result": "shipped"}
     assert session.interruptions >= 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from pipecat.frames.frames import (
@@ -382,3 +383,103 @@ async def test_odd_length_and_malformed_audio_frames_are_reported_and_the_call_g
             assert len(errors) == 1 and "sample_rate must be a positive" in errors[0].error
         # Every sample of the odd-length frames arrived (at 16 kHz, within one chunk).
         assert abs(emu.sessions[0].audio_seconds_received - len(pcm) / 96000) <= 0.05
+
+
+def first_at(bot, kind: type, direction: FrameDirection = DOWN) -> float:
+    return next(
+        s.at for s in bot.tail.seen if isinstance(s.frame, kind) and s.direction == direction
+    )
+
+
+def _usage_seen(bot) -> list[float]:
+    return [
+        s.at
+        for s in bot.tail.seen
+        if isinstance(s.frame, MetricsFrame)
+        and any(isinstance(d, LLMUsageMetricsData) for d in s.frame.data)
+    ]
+
+
+def usage_reported_at(bot) -> float:
+    """When the turn's usage came down the pipeline: the service reports it at turnComplete."""
+    return _usage_seen(bot)[0]
+
+
+async def test_a_reply_ends_when_its_generation_completes_not_at_the_late_turn_complete():
+    """3.8 holds turnComplete until the client should have played the reply, a second or two
+    after generationComplete. The reply ends at generationComplete, right after its last audio:
+    the aggregators and the transport learn at once that nothing more is coming."""
+    text = "A reply that takes a couple of seconds to play out."
+    responder = ScriptedResponder([Reply(text=text, input_transcript="Go on.")])
+    async with LiveEmulator(api_key="test-key", responder=responder, pace=2.0) as emu:
+        async with running_bot([service_for(emu)]) as bot:
+            await bot.say(speech(0.6) + silence(0.8))
+            await bot.wait_for(lambda: bool(_usage_seen(bot)), 15)
+    last_audio = [s.at for s in bot.tail.seen if isinstance(s.frame, TTSAudioRawFrame)][-1]
+    ended, stopped = first_at(bot, LLMFullResponseEndFrame), first_at(bot, TTSStoppedFrame)
+    turn_completed = usage_reported_at(bot)
+    for name, reply_end in (("LLMFullResponseEndFrame", ended), ("TTSStoppedFrame", stopped)):
+        after_audio, before_turn_complete = reply_end - last_audio, turn_completed - reply_end
+        assert 0 <= after_audio < 0.3, f"{name} {after_audio:.2f} s after the last audio"
+        # The server held turnComplete about 1.2 s after generationComplete.
+        assert before_turn_complete > 0.5, (
+            f"{name} {before_turn_complete:.2f} s before turnComplete"
+        )
+
+
+def input_transcript(text: str, *, finished: bool = False) -> str:
+    transcription: dict = {"text": text}
+    if finished:
+        transcription["finished"] = True
+    return json.dumps({"serverContent": {"inputTranscription": transcription}})
+
+
+async def test_a_transcript_the_server_marks_finished_is_the_users_sentence_at_once():
+    """Words without a full stop wait for more; once the server says the transcript is finished,
+    they go out as the user's sentence there and then, not when a reply starts."""
+    async with LiveEmulator(api_key="test-key") as emu:
+        async with running_bot([service_for(emu)]) as bot:
+            await bot.say(silence(0.2))
+            await emu.wait_for_session()
+            await emu.send_raw(input_transcript(" what time is it"))
+            await asyncio.sleep(0.2)
+            assert not bot.head.frames(TranscriptionFrame, UP)  # the sentence may go on
+            await emu.send_raw(input_transcript(" in Paris", finished=True))
+            await asyncio.sleep(0.3)
+            said = [f.text for f in bot.head.frames(TranscriptionFrame, UP)]
+            assert said == ["what time is it in Paris"]
+            assert [f.text for f in bot.tail.frames(TranscriptionFrame, DOWN)] == said
+            assert not bot.tail.frames(TTSStartedFrame)  # no reply has started
+
+
+async def test_the_users_words_recorded_in_the_context_are_not_sent_back_to_the_model():
+    """Turn after turn, the user aggregator writes what the user said (the service's own
+    transcripts) into the context and hands it on. The model heard those words already: they
+    are not sent again, so it answers each question once."""
+    responder = ScriptedResponder(
+        [
+            Reply(text="It is noon.", input_transcript="What time is it? Tell me."),
+            Reply(text="Sunny.", input_transcript="And the weather?"),
+            Reply(text="You are welcome.", input_transcript="Thanks."),
+        ]
+    )
+    async with LiveEmulator(api_key="test-key", responder=responder) as emu:
+        llm = service_for(emu)
+        context = LLMContext()
+        aggregators = LLMContextAggregatorPair(context)
+        speaker = FakeSpeaker(speed=8.0)
+        async with running_bot([aggregators.user(), llm, speaker, aggregators.assistant()]) as bot:
+            for n in (1, 2, 3):
+                await bot.say(speech(0.6, seed=n) + silence(0.8))
+                await bot.wait_for(
+                    lambda n=n: (
+                        sum(m.get("role") == "assistant" for m in context.get_messages()) == n
+                    ),
+                    15,
+                )
+            await asyncio.sleep(0.5)  # time for anything sent back to be answered
+            session = emu.sessions[0]
+            users = [str(m["content"]) for m in context.get_messages() if m.get("role") == "user"]
+            assert len(users) == 3 and "And the weather?" in users[1]  # recorded, turn by turn
+            assert [turn["kind"] for turn in session.turns] == ["speech"] * 3
+            assert session.client_content == [] and session.texts_received == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 
 from pipecat_gemini_live import protocol
 from pipecat_gemini_live.config import SessionConfig
@@ -13,6 +14,7 @@ from pipecat_gemini_live.session import (
     Connected,
     Disconnected,
     Failed,
+    InputOverflow,
     LiveSession,
     RetryPolicy,
     classify_close,
@@ -367,3 +369,123 @@ async def test_a_connection_that_silently_dies_is_noticed_by_keepalive_and_resum
         assert recorder.of(Connected)[1].resumed and len(emu.sessions) == 1
         assert not recorder.of(Failed)
         await session.close()
+
+
+OUTAGE_RETRY = RetryPolicy(initial_delay=0.3, max_delay=0.3, jitter=0.0)
+
+
+async def outage(emu: LiveEmulator, recorder: Recorder) -> None:
+    """The server drops the connection; the session waits 0.3 s (OUTAGE_RETRY) to resume."""
+    await emu.close(code=1011, reason="Internal error occurred.")
+    await emu.wait_until(lambda: recorder.of(Disconnected), 5)
+
+
+def encoded_length(pcm: bytes) -> int:
+    return len(base64.b64encode(pcm))
+
+
+def as_sent(message: dict) -> tuple:
+    """A message the emulator received, as (kind, what identifies it)."""
+    realtime = message.get("realtime_input") or {}
+    if "audio" in realtime:
+        return ("audio", realtime["audio"]["data"])  # its encoded length
+    if "text" in realtime:
+        return ("text", realtime["text"])
+    if "tool_response" in message:
+        return ("tool_response", message["tool_response"]["function_responses"][0]["id"])
+    if "client_content" in message:
+        return ("client_content", message["client_content"]["turns"][0]["parts"][0]["text"])
+    return ("other", str(message))
+
+
+async def test_what_the_user_sends_during_an_outage_reaches_the_model_in_the_order_sent():
+    async with LiveEmulator() as emu:
+        recorder = Recorder()
+        session = make_session(emu, recorder, retry=OUTAGE_RETRY)
+        await session.start()
+        await session.wait_ready(5)
+        await emu.wait_until(lambda: session.handle is not None)
+        await outage(emu, recorder)
+
+        expected = []
+        for n, text in enumerate(("first", "second", "third"), start=1):
+            pcm = silence(0.02 * n)  # a length of its own, to tell the chunks apart
+            await session.send(protocol.realtime_text(text))
+            await session.send(protocol.realtime_audio(pcm), audio=True)
+            expected += [("text", text), ("audio", encoded_length(pcm))]
+        await emu.wait_until(lambda: len(recorder.of(Connected)) == 2, 5)
+        await emu.wait_until(lambda: len(emu.sessions[0].received) == 6, 5)
+        await session.close()
+    assert [as_sent(m) for m in emu.sessions[0].received] == expected
+
+
+async def test_a_long_outage_drops_only_the_oldest_audio_never_text_or_tool_results():
+    """Input piles up past the buffer's bound while the connection is down: the oldest audio
+    goes to make room; what the user typed, the tool results and the content turns all arrive,
+    in order, with the newest audio."""
+    async with LiveEmulator() as emu:
+        recorder = Recorder()
+        session = make_session(emu, recorder, retry=OUTAGE_RETRY, max_buffered_bytes=20_000)
+        await session.start()
+        await session.wait_ready(5)
+        await emu.wait_until(lambda: session.handle is not None)
+        await outage(emu, recorder)
+
+        expected = []
+
+        async def audio(n: int) -> None:
+            pcm = silence(0.05)[: 1600 - 6 * n]  # a length of its own, to tell the chunks apart
+            await session.send(protocol.realtime_audio(pcm), audio=True)
+            expected.append(("audio", encoded_length(pcm)))
+
+        async def other(message: str, what: tuple) -> None:
+            await session.send(message)
+            expected.append(what)
+
+        await other(protocol.realtime_text("A table for two."), ("text", "A table for two."))
+        for n in range(5):
+            await audio(n)
+        result = protocol.function_response("call-1", "book", {"booked": True})
+        await other(protocol.tool_response([result]), ("tool_response", "call-1"))
+        for n in range(5, 15):
+            await audio(n)
+        note = [{"role": "user", "parts": [{"text": "By the window."}]}]
+        await other(
+            protocol.client_content(note, turn_complete=False), ("client_content", "By the window.")
+        )
+        await other(protocol.realtime_text("At eight."), ("text", "At eight."))
+        for n in range(15, 20):
+            await audio(n)
+
+        await emu.wait_until(lambda: len(recorder.of(Connected)) == 2, 5)
+        await emu.wait_until(lambda: emu.sessions[0].texts_received[-1:] == ["At eight."], 5)
+        await session.close()
+
+    received = [as_sent(m) for m in emu.sessions[0].received]
+    dropped = [m for m in expected if m not in received]
+    assert dropped, "the buffer's bound was never reached"
+    assert [kind for kind, _ in dropped] == ["audio"] * len(dropped)  # only audio goes
+    assert dropped == [m for m in expected if m[0] == "audio"][: len(dropped)]  # the oldest
+    assert received == [m for m in expected if m not in dropped]  # the rest, in order
+    assert sum(e.dropped_audio_bytes for e in recorder.of(InputOverflow)) > 0
+    assert emu.sessions[0].tool_responses["call-1"][0]["response"] == {"booked": True}
+
+
+async def test_what_the_user_types_while_the_connection_is_down_arrives_in_the_order_typed():
+    from pipecat.frames.frames import InputTextRawFrame
+
+    from pipecat_gemini_live import GeminiLiveService
+    from tests.pipeline_kit import running_bot
+
+    async with LiveEmulator(api_key="test-key") as emu:
+        llm = GeminiLiveService(api_key="test-key", base_url=emu.base_url, retry=OUTAGE_RETRY)
+        async with running_bot([llm]) as bot:
+            await bot.say(silence(0.2))
+            await emu.wait_until(lambda: llm.resumption_handle is not None, 5)
+            await emu.close(code=1011, reason="Internal error occurred.")
+            typed = ["Book a table.", "For two.", "At eight."]
+            for text in typed:
+                await bot.worker.queue_frame(InputTextRawFrame(text))
+            await emu.wait_until(lambda: len(emu.sessions[0].texts_received) == 3, 5)
+            assert emu.sessions[0].connections == 2  # they went on the resumed connection
+        assert emu.sessions[0].texts_received == typed

@@ -15,6 +15,10 @@ def responses(emu: LiveEmulator) -> dict[str, list[dict]]:
     return emu.sessions[0].tool_responses
 
 
+def spoken(bot) -> str:
+    return "".join(f.text for f in bot.tail.frames(TTSTextFrame))
+
+
 async def converse_with_tools(reply: Reply, handlers: dict) -> LiveEmulator:
     """One spoken turn whose reply calls tools; returns the emulator once the turn is over."""
     async with LiveEmulator(api_key="test-key", responder=ScriptedResponder([reply])) as emu:
@@ -112,21 +116,43 @@ async def test_a_repeated_delivery_of_the_same_call_runs_once():
     assert len(responses(emu)["same"]) == 1
 
 
-async def test_a_call_cancelled_by_the_server_stops_the_handler_and_sends_nothing():
-    cancelled = asyncio.Event()
+async def test_a_call_the_server_cancels_stops_its_handler_and_is_never_answered():
+    """The model gives up on a call (toolCallCancellation) while its handler is still working:
+    the handler is stopped then and there, with the call still going on (not merely when the
+    pipeline shuts down), its result never reaches the model, and the next question is
+    answered as usual."""
+    outcome: list[str] = []
 
     async def slow(params):
+        outcome.append("started")
         try:
-            await asyncio.sleep(5)
-            await params.result_callback("too late")
+            await asyncio.sleep(1.0)  # longer than the server waits (0.3 s)
         except asyncio.CancelledError:
-            cancelled.set()
+            outcome.append("cancelled")
             raise
+        outcome.append("answered")
+        await params.result_callback("too late")
 
-    reply = Reply(tool_calls=[ToolCallSpec("slow", id="s")], cancel_tool_calls_after=0.3)
-    emu = await converse_with_tools(reply, {"slow": slow})
-    await asyncio.wait_for(cancelled.wait(), 2)
-    assert responses(emu) == {}
+    replies = [
+        Reply(tool_calls=[ToolCallSpec("slow", id="s")], cancel_tool_calls_after=0.3),
+        Reply(text="Anything else?", input_transcript="Never mind."),
+    ]
+    async with LiveEmulator(api_key="test-key", responder=ScriptedResponder(replies)) as emu:
+        llm = GeminiLiveService(api_key="test-key", base_url=emu.base_url)
+        llm.register_function("slow", slow)
+        async with running_bot([llm]) as bot:
+            await bot.say(speech(0.6) + silence(0.8))
+            session = await emu.wait_for_session()
+            await emu.wait_until(lambda: "toolCallCancellation" in str(session.server_messages))
+            await bot.wait_for(lambda: len(outcome) >= 2, 3)
+            assert outcome == ["started", "cancelled"]
+            await asyncio.sleep(1.0)  # past the moment the handler would have answered
+            assert outcome == ["started", "cancelled"]
+            assert session.tool_responses == {}
+
+            await bot.say(speech(0.6, seed=2) + silence(0.8))
+            await bot.wait_for(lambda: "Anything else?" in spoken(bot), 5)
+        assert session.tool_responses == {}
 
 
 async def test_calls_in_one_message_run_one_after_another_when_pipecat_says_so():

@@ -66,3 +66,13 @@ def test_a_reply_cut_off_by_a_lost_connection_ends_as_a_reply_not_an_interruptio
     assert turns.reset() == [ReplyEnded()]
     deliver, effects = turns.on_model_output()
     assert deliver and effects == [ReplyStarted()]
+
+
+def test_a_finished_transcript_is_the_users_sentence_even_without_a_full_stop():
+    turns = TurnTracker()
+    assert turns.on_input_transcript(" what time is it") == [UserStarted()]
+    assert turns.on_input_transcript(" in Paris", finished=True) == [
+        UserSentence("what time is it in Paris")
+    ]
+    deliver, effects = turns.on_model_output()
+    assert deliver and effects == [UserStopped(), ReplyStarted()]  # nothing left to flush

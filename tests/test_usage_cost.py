@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from pipecat.frames.frames import MetricsFrame
+import asyncio
+import json
+
+from pipecat.frames.frames import MetricsFrame, TTSAudioRawFrame
 from pipecat.metrics.metrics import LLMUsageMetricsData
 
 from pipecat_gemini_live import GeminiLiveService
-from pipecat_gemini_live.emulator import LiveEmulator
+from pipecat_gemini_live.emulator import LiveEmulator, Reply, ScriptedResponder
 from pipecat_gemini_live.pricing import CostMetricsData, TokenPrices, UsageReport, prices_for
 from tests.pipeline_kit import running_bot, silence, speech
 
@@ -78,3 +81,66 @@ def test_list_prices_price_audio_well_above_text():
     prices = prices_for("gemini-3.8-live")
     assert prices is not None and prices.audio_out > prices.text_out > prices.text_in
     assert prices_for("some-future-model") is None
+
+
+def usage_frames(bot) -> list:
+    return [
+        d.value
+        for m in bot.tail.frames(MetricsFrame)
+        for d in m.data
+        if isinstance(d, LLMUsageMetricsData)
+    ]
+
+
+def snapshot(prompt: int, response: int) -> str:
+    """A usage report the server sends mid-turn, before the turn's final one."""
+    return json.dumps(
+        {
+            "usageMetadata": {
+                "promptTokenCount": prompt,
+                "responseTokenCount": response,
+                "totalTokenCount": prompt + response,
+                "promptTokensDetails": [{"modality": "AUDIO", "tokenCount": prompt}],
+                "responseTokensDetails": [{"modality": "AUDIO", "tokenCount": response}],
+            }
+        }
+    )
+
+
+async def test_a_turn_reported_several_times_as_it_grows_counts_once_at_its_largest():
+    """The server may report a turn's usage more than once while the reply is still playing,
+    each report larger than the last: the turn costs its final, largest report, not the sum."""
+    responder = ScriptedResponder(
+        [
+            Reply(
+                text="A reply that plays for a while, so usage comes twice.", input_transcript="Hi."
+            ),
+            Reply(text="Short.", input_transcript="And now?"),
+        ]
+    )
+    async with LiveEmulator(api_key="test-key", responder=responder, pace=2.0) as emu:
+        llm = GeminiLiveService(api_key="test-key", base_url=emu.base_url, prices=PRICES)
+        async with running_bot([llm]) as bot:
+            await bot.say(speech(0.6) + silence(0.8))
+            await bot.wait_for(lambda: bot.tail.frames(TTSAudioRawFrame), 10)
+            session = emu.sessions[0]
+            await emu.send_raw(snapshot(10, 2))
+            await emu.send_raw(snapshot(15, 6))
+            await asyncio.sleep(0.1)
+            assert "usage" not in session.turns[0]  # both came before the turn's end
+            await emu.wait_until(lambda: "usage" in session.turns[0], 10)
+            await bot.say(speech(0.8, seed=3) + silence(0.8))
+            await emu.wait_until(
+                lambda: len(session.turns) == 2 and "usage" in session.turns[1], 10
+            )
+            await asyncio.sleep(0.2)  # the last report on its way down the pipeline
+        final = [turn["usage"] for turn in session.turns]
+
+    assert len(final) == 2
+    assert final[0]["totalTokenCount"] > 15 + 6  # the interim reports were smaller
+    reported = usage_frames(bot)
+    assert [u.total_tokens for u in reported] == [u["totalTokenCount"] for u in final]
+    assert [u.prompt_tokens for u in reported] == [u["promptTokenCount"] for u in final]
+    assert [u.completion_tokens for u in reported] == [u["responseTokenCount"] for u in final]
+    assert llm.usage.total_tokens == sum(u["totalTokenCount"] for u in final)
+    assert abs(llm.usage.cost_usd - sum(expected_cost(u) for u in final)) < 1e-12
