@@ -10,6 +10,7 @@ from pipecat_gemini_live.config import SessionConfig
 from pipecat_gemini_live.emulator import LiveEmulator, Reply, ScriptedResponder
 from pipecat_gemini_live.events import AudioChunk, TurnComplete
 from pipecat_gemini_live.models import capabilities_for
+from pipecat_gemini_live.outgoing import ClientMessage
 from pipecat_gemini_live.session import (
     Connected,
     Disconnected,
@@ -411,7 +412,7 @@ async def test_what_the_user_sends_during_an_outage_reaches_the_model_in_the_ord
         for n, text in enumerate(("first", "second", "third"), start=1):
             pcm = silence(0.02 * n)  # a length of its own, to tell the chunks apart
             await session.send(protocol.realtime_text(text))
-            await session.send(protocol.realtime_audio(pcm), audio=True)
+            await session.send(protocol.realtime_audio(pcm))
             expected += [("text", text), ("audio", encoded_length(pcm))]
         await emu.wait_until(lambda: len(recorder.of(Connected)) == 2, 5)
         await emu.wait_until(lambda: len(emu.sessions[0].received) == 6, 5)
@@ -435,10 +436,10 @@ async def test_a_long_outage_drops_only_the_oldest_audio_never_text_or_tool_resu
 
         async def audio(n: int) -> None:
             pcm = silence(0.05)[: 1600 - 6 * n]  # a length of its own, to tell the chunks apart
-            await session.send(protocol.realtime_audio(pcm), audio=True)
+            await session.send(protocol.realtime_audio(pcm))
             expected.append(("audio", encoded_length(pcm)))
 
-        async def other(message: str, what: tuple) -> None:
+        async def other(message: ClientMessage, what: tuple) -> None:
             await session.send(message)
             expected.append(what)
 
@@ -446,7 +447,7 @@ async def test_a_long_outage_drops_only_the_oldest_audio_never_text_or_tool_resu
         for n in range(5):
             await audio(n)
         result = protocol.function_response("call-1", "book", {"booked": True})
-        await other(protocol.tool_response([result]), ("tool_response", "call-1"))
+        await other(protocol.tool_response([("call-1", result)]), ("tool_response", "call-1"))
         for n in range(5, 15):
             await audio(n)
         note = [{"role": "user", "parts": [{"text": "By the window."}]}]
