@@ -132,9 +132,36 @@ class Usage:
 
 @dataclass(frozen=True)
 class VoiceActivity:
-    """Server-side voice activity, where the server sends it (``ACTIVITY_START``/``_END``)."""
+    """Server-side voice activity, where the server sends it (``ACTIVITY_START``/``_END``, 3.8).
+
+    ``audio_offset``: where in the audio this connection sent the server placed it, in
+    seconds (the recordings show the point of detection: about 0.2 s into speech for the start,
+    about 1 s of silence after it for the end)."""
 
     started: bool
+    audio_offset: float | None = None
+
+
+@dataclass(frozen=True)
+class VadSignal:
+    """``voiceActivityDetectionSignal``: the server's start (SOS) or end (EOS) of a sentence."""
+
+    started: bool
+
+
+@dataclass(frozen=True)
+class InterimInputTranscript:
+    """A provisional transcript of what the user is saying, which later pieces may revise."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class InteractionStatus:
+    """Extended-thinking models: whether the model is still working on the user's request
+    (``IN_PROGRESS``: a ``turnComplete`` is not the end of it) or done (``IDLE``)."""
+
+    idle: bool
 
 
 @dataclass(frozen=True)
@@ -187,6 +214,9 @@ ServerEvent = (
     | ResumptionUpdate
     | Usage
     | VoiceActivity
+    | VadSignal
+    | InterimInputTranscript
+    | InteractionStatus
     | GroundingMetadata
     | UnknownMessage
 )

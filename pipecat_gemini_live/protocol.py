@@ -29,6 +29,8 @@ from pipecat_gemini_live.events import (
     GroundingSource,
     GroundingSupport,
     InputTranscript,
+    InteractionStatus,
+    InterimInputTranscript,
     Interrupted,
     ModalityTokens,
     ModelText,
@@ -41,6 +43,7 @@ from pipecat_gemini_live.events import (
     TurnComplete,
     UnknownMessage,
     Usage,
+    VadSignal,
     VoiceActivity,
 )
 from pipecat_gemini_live.models import Backend
@@ -434,9 +437,20 @@ def parse_server_message(raw: str | bytes) -> list[ServerEvent]:
             )
         )
     if (activity := get("voiceActivity")) is not None:
-        kind = str(_getter(activity)("voiceActivityType") or activity.get("type") or "")
+        read = _getter(activity)
+        kind = str(read("voiceActivityType") or read("type") or "")
         if kind in ("ACTIVITY_START", "ACTIVITY_END"):
-            events.append(VoiceActivity(started=kind == "ACTIVITY_START"))
+            offset = read("audioOffset")
+            events.append(
+                VoiceActivity(
+                    started=kind == "ACTIVITY_START",
+                    audio_offset=parse_duration(offset) if offset is not None else None,
+                )
+            )
+    if (signal := get("voiceActivityDetectionSignal")) is not None:
+        kind = str(_getter(signal)("vadSignalType") or "")
+        if kind in ("VAD_SIGNAL_TYPE_SOS", "VAD_SIGNAL_TYPE_EOS"):
+            events.append(VadSignal(started=kind == "VAD_SIGNAL_TYPE_SOS"))
     if message and not events and not any(key in _KNOWN_TOP_LEVEL for key in map(_camel, message)):
         # A bare {} is not unknown: 3.8 sends one before nearly every audio chunk.
         events.append(UnknownMessage(tuple(message)))
@@ -477,6 +491,10 @@ def _server_content_events(content: dict[str, Any]) -> list[ServerEvent]:
                         output=str(result_read("output") or ""),
                     )
                 )
+    if (interim := get("interimInputTranscription")) is not None:
+        text = _getter(interim)("text")
+        if text:
+            events.append(InterimInputTranscript(str(text)))
     if (transcript := get("outputTranscription")) is not None:
         read = _getter(transcript)
         if read("text") or read("finished"):
@@ -494,6 +512,9 @@ def _server_content_events(content: dict[str, Any]) -> list[ServerEvent]:
                 waiting_for_input=bool(get("waitingForInput")),
             )
         )
+    if (status := get("interactionStatus")) is not None:
+        # After the turn it rides on: a turnComplete while IN_PROGRESS is not the end.
+        events.append(InteractionStatus(idle=str(status).upper() == "IDLE"))
     return events
 
 

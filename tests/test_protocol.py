@@ -28,6 +28,8 @@ from pipecat_gemini_live.events import (
     GroundingSource,
     GroundingSupport,
     InputTranscript,
+    InteractionStatus,
+    InterimInputTranscript,
     Interrupted,
     ModalityTokens,
     ModelText,
@@ -39,6 +41,7 @@ from pipecat_gemini_live.events import (
     TurnComplete,
     UnknownMessage,
     Usage,
+    VadSignal,
     VoiceActivity,
 )
 from pipecat_gemini_live.models import Backend, capabilities_for
@@ -290,9 +293,10 @@ def test_a_recorded_38_audio_turn_parses_into_the_story_of_the_turn():
     assert events[:5] == [
         SetupComplete(),
         ResumptionUpdate("53ebe315-1e7e-40b4-964f-68bfea12726c", True, None),
-        VoiceActivity(started=True),  # the real server spells it {"type": "ACTIVITY_START"}
+        # The real server spells it {"type": "ACTIVITY_START"}, placed in the audio it heard.
+        VoiceActivity(started=True, audio_offset=1.88),
         InputTranscript("Hello, my name is Marcelo."),
-        VoiceActivity(started=False),
+        VoiceActivity(started=False, audio_offset=5.0),
     ]
     assert "UnknownMessage" not in kinds(events)  # serverContent: {} is known, just empty
     transcript = "".join(e.text for e in events if isinstance(e, OutputTranscript))
@@ -368,11 +372,30 @@ def test_voice_activity_is_read_under_either_name_and_unknown_kinds_are_dropped(
 def test_known_messages_with_nothing_in_them_are_not_reported_as_unknown():
     assert parse({"serverContent": {}}) == []
     assert parse({"server_content": {}}) == []  # snake_case top-level key, as proto3 JSON allows
-    # The SDK knows this one; this client has no use for it, but it is not news either.
-    signal = {"vadSignalType": "VAD_SIGNAL_TYPE_SOS"}
-    assert parse({"voiceActivityDetectionSignal": signal}) == []
-    assert parse({"voice_activity_detection_signal": signal}) == []
+    assert parse({"voiceActivityDetectionSignal": {}}) == []
+    assert parse({"voiceActivity": {}}) == []
     assert parse({"tool_call_cancellation": {"ids": ["fc-1"]}}) == [ToolCallCancellation(("fc-1",))]
+
+
+def test_the_servers_vad_signals_interim_transcripts_and_interaction_status_are_events():
+    for key in ("voiceActivityDetectionSignal", "voice_activity_detection_signal"):
+        assert parse({key: {"vadSignalType": "VAD_SIGNAL_TYPE_SOS"}}) == [VadSignal(True)]
+    assert parse({"voiceActivityDetectionSignal": {"vadSignalType": "VAD_SIGNAL_TYPE_EOS"}}) == [
+        VadSignal(False)
+    ]
+    interim = {"serverContent": {"interimInputTranscription": {"text": " what time"}}}
+    assert parse(interim) == [InterimInputTranscript(" what time")]
+    done = {"serverContent": {"turnComplete": True, "interactionStatus": "IN_PROGRESS"}}
+    assert parse(done) == [TurnComplete(), InteractionStatus(idle=False)]
+    assert parse({"serverContent": {"interactionStatus": "IDLE"}}) == [InteractionStatus(True)]
+
+
+def test_voice_activity_carries_where_in_the_audio_the_server_placed_it():
+    start = {"voiceActivity": {"type": "ACTIVITY_START", "audioOffset": "1.880s"}}
+    assert parse(start) == [VoiceActivity(started=True, audio_offset=1.88)]
+    end = {"voiceActivity": {"voiceActivityType": "ACTIVITY_END", "audioOffset": "5s"}}
+    assert parse(end) == [VoiceActivity(started=False, audio_offset=5.0)]
+    assert parse({"voiceActivity": {"type": "ACTIVITY_END"}}) == [VoiceActivity(False, None)]
 
 
 def test_a_setup_complete_that_is_not_an_object_still_completes_setup():
