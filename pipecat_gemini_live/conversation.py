@@ -57,9 +57,7 @@ class ConversationState:
         """Between replies, no tool call pending, the user not mid-turn, and (when resuming)
         holding a handle that covers everything said so far: a switch now loses nothing."""
         fresh = self.handle_is_current or not self.uses_resumption
-        return (
-            not self.replying and not self.tools.pending and fresh and not self.user_turn_open
-        )
+        return not self.replying and not self.tools.pending and fresh and not self.user_turn_open
 
     def observe(self, event: ServerEvent) -> None:
         if isinstance(event, (AudioChunk, ModelText, OutputTranscript, ToolCall)):

@@ -364,9 +364,7 @@ class LiveSession:
             await self._flush_buffer(connection)
             self.phase = Phase.READY
             self._ready.set()
-            await self._on_event(
-                Connected(handle is not None, self.connections, connect_seconds)
-            )
+            await self._on_event(Connected(handle is not None, self.connections, connect_seconds))
             if void:
                 await self._on_event(ToolCallCancellation(tuple(void)))
             for event in first:

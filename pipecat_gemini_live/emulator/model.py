@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +32,7 @@ from pipecat_gemini_live.emulator.behaviour import (
 from pipecat_gemini_live.emulator.records import EmulatedSession
 from pipecat_gemini_live.emulator.rules import INVALID, check_client_content
 from pipecat_gemini_live.emulator.speaker import Outbox, Speaker
+from pipecat_gemini_live.emulator.tool_calls import ToolCalling
 from pipecat_gemini_live.emulator.wire import ClientError
 
 AUDIO_TOKENS_PER_SECOND = 25
@@ -78,8 +78,7 @@ class EmulatedModel:
         self.turn_audio = TurnAudio()
         self.reply_task: asyncio.Task[None] | None = None
         self.open_turn: OpenTurn | None = None
-        self.pending_calls: set[str] = set()
-        self.responses_arrived = asyncio.Event()
+        self.tools = ToolCalling(self)
         self.model_turns = 0
         self.history_received = False
         self.awaiting_nudge: UserTurn | None = None
@@ -89,7 +88,6 @@ class EmulatedModel:
         self._offset = 0.0  # seconds of audio heard on this connection (voiceActivity offsets)
         self._speech_started_at = 0.0
         self._last_voiced_at = 0.0
-        self._call_ids = self.profile.call_id_source(seed=zlib.crc32(session.id.encode()))
 
     # ------------------------------------------------------------------ connections
 
@@ -105,7 +103,7 @@ class EmulatedModel:
     def connection_lost(self) -> None:
         """A reply waiting for tool responses waits on (they may come on the resumed
         connection); anything else the model was saying is lost with the connection."""
-        if self.reply_task is not None and not self.pending_calls:
+        if self.reply_task is not None and not self.tools.pending:
             self.reply_task.cancel()
             self.open_turn = None
 
@@ -127,7 +125,7 @@ class EmulatedModel:
         if (content := message.get("client_content")) is not None:
             await self._on_client_content(content)
         if (response := message.get("tool_response")) is not None:
-            await self._on_tool_response(response)
+            await self.tools.on_response(response)
         if (update := message.get("context_update")) is not None:
             self.session.context_updates.append(update)
             if "system_instruction" in update:
@@ -242,32 +240,6 @@ class EmulatedModel:
             return
         await self.user_turn(user_turn)
 
-    async def _on_tool_response(self, response: dict[str, Any]) -> None:
-        session = self.session
-        for item in response.get("function_responses") or []:
-            call_id = str(item.get("id") or "")
-            if not call_id:
-                call_id = self._call_by_name(item)
-                dropped = self.profile.rules.drop_idless_blocking_responses
-                if dropped and call_id in self.pending_calls:
-                    session.ignored_responses.append(item)  # 3.8 on Vertex: never answered
-                    continue
-            session.tool_responses.setdefault(call_id, []).append(item)
-            self.pending_calls.discard(call_id)
-            if call_id in session.async_calls:
-                await self._on_async_result(call_id, item)
-        if not self.pending_calls:
-            self.responses_arrived.set()
-
-    def _call_by_name(self, item: dict[str, Any]) -> str:
-        """Responses without ids (Vertex) answer the open call of that name (the oldest)."""
-        name = item.get("name")
-        for call in self.session.tool_calls_sent:
-            open_call = call["id"] in self.pending_calls or call["id"] in self.session.async_calls
-            if call["name"] == name and open_call:
-                return str(call["id"])
-        return ""
-
     # ------------------------------------------------------------------ turns
 
     async def user_turn(self, turn: UserTurn) -> None:
@@ -282,7 +254,7 @@ class EmulatedModel:
         reply = self.responder.reply(turn, self.session.setup)
         if not isinstance(reply, Reply):  # decided asynchronously: starts now, awaited below
             reply = asyncio.ensure_future(reply)
-        self.reply_task = asyncio.create_task(self._answer(turn, reply))
+        self.reply_task = asyncio.create_task(self.answer(turn, reply))
 
     async def barge_in(self, *, force: bool = False) -> None:
         """Speech (or an INTERRUPT result) while the model is talking, or while the client
@@ -301,16 +273,14 @@ class EmulatedModel:
         self.late_interrupt_until = 0.0
         self.session.interruptions += 1
         await self.out.send(wire.server_content(interrupted=True))
-        if self.pending_calls:
-            ids = sorted(self.pending_calls)
-            self.pending_calls.clear()
+        if ids := self.tools.cancel_pending():
             await self.out.send(wire.encode({"toolCallCancellation": {"ids": ids}}))
         open_turn, self.open_turn = self.open_turn, None
         if open_turn is not None:
             open_turn.record["interrupted"] = True
             await self._complete(open_turn)
 
-    async def _answer(self, turn: UserTurn, reply: Reply | Awaitable[Reply]) -> None:
+    async def answer(self, turn: UserTurn, reply: Reply | Awaitable[Reply]) -> None:
         activity_ended = False
         if not isinstance(reply, Reply):  # barge-in while the responder thinks cancels it
             if turn.kind == "speech" and self.profile.voice_activity:
@@ -334,11 +304,11 @@ class EmulatedModel:
         await self._say(reply, self.open_turn, first=True)
         if reply.tool_calls:
             split = self.profile.split_tool_turn
-            answered = await self._call_tools(reply, close_turn=split)
+            answered = await self.tools.call(reply, close_turn=split)
             if not answered:
-                await self._finish(generation_complete=False)
+                await self.finish(generation_complete=False)
                 return
-            after = await self._after_tool(reply)
+            after = await self.tools.after_tool(reply)
             if after is not None:
                 if split:  # Vertex live: the answer is a turn of its own
                     record = {
@@ -354,7 +324,7 @@ class EmulatedModel:
                 if self.profile.unasked_handles == "mid_reply":
                     await self.issue_handle()
                 await self._say(after, self.open_turn, continuing=bool(reply.text))
-        await self._finish(generation_complete=True)
+        await self.finish(generation_complete=True)
 
     async def _say(
         self, reply: Reply, turn: OpenTurn | None, *, first: bool = False, continuing: bool = False
@@ -368,7 +338,7 @@ class EmulatedModel:
             await self.out.send(b"{}")
         if profile.empty_content_first:
             await self.out.send(wire.server_content())
-        if profile.transcript_opening and self._transcribing:
+        if profile.transcript_opening and self.transcribing:
             await self.out.send(wire.server_content(outputTranscription={}))
         thought = reply.thought
         if thought is None and profile.thoughts == "always":
@@ -383,7 +353,7 @@ class EmulatedModel:
             await self.out.send(wire.server_content(groundingMetadata=reply.grounding))
 
     @property
-    def _transcribing(self) -> bool:
+    def transcribing(self) -> bool:
         return "output_audio_transcription" in self.session.setup
 
     @property
@@ -409,94 +379,7 @@ class EmulatedModel:
         if self.profile.voice_activity and not activity_ended:
             await self.out.send(_voice_activity("ACTIVITY_END", self._offset))
 
-    async def _after_tool(self, reply: Reply) -> Reply | None:
-        after = reply.after_tool
-        if after is not None and not isinstance(after, Reply):  # built from the results
-            calls = self.session.tool_calls_sent[-len(reply.tool_calls) :]
-            responses = self.session.tool_responses
-            made = after([r[-1] for c in calls if (r := responses.get(c["id"]))])
-            after = made if isinstance(made, Reply) else await made
-        return after
-
-    async def _call_tools(self, reply: Reply, *, close_turn: bool) -> bool:
-        """Blocking calls hold the reply until answered; NON_BLOCKING ones do not (the model
-        goes on talking, and their results come back as new model turns). ``close_turn``: the
-        turn that made the calls completes at once (Vertex live)."""
-        session = self.session
-        calls: list[dict[str, Any]] = []
-        blocking: set[str] = set()
-        for spec in reply.tool_calls:
-            call_id = spec.id if spec.id is not None else next(self._call_ids)
-            if session.non_blocking(spec.name):
-                session.async_calls[call_id] = spec.name
-            else:
-                blocking.add(call_id)
-            call: dict[str, Any] = {"name": spec.name, "args": spec.args}
-            if call_id:
-                call["id"] = call_id
-            calls.append(call)
-        self.pending_calls = blocking
-        self.responses_arrived = asyncio.Event()
-        session.tool_calls_sent.extend({"id": c.get("id", ""), **c} for c in calls)
-        message = wire.encode({"toolCall": {"functionCalls": calls}})
-        await self.out.send(message)
-        if reply.duplicate_tool_call:
-            await self.out.send(message)
-        if close_turn:
-            if not reply.text and self._transcribing and (
-                self.profile.transcript_finished != "never"
-            ):
-                await self.speaker.finish_transcript()
-            await self._finish(generation_complete=True)
-        if not blocking:
-            return True
-        try:
-            await asyncio.wait_for(self.responses_arrived.wait(), reply.cancel_tool_calls_after)
-        except asyncio.TimeoutError:
-            unanswered = sorted(self.pending_calls)
-            self.pending_calls.clear()
-            await self.out.send(wire.encode({"toolCallCancellation": {"ids": unanswered}}))
-            return False
-        return True
-
-    async def _on_async_result(self, call_id: str, item: dict[str, Any]) -> None:
-        """A NON_BLOCKING call's result, handled as its ``scheduling`` says: INTERRUPT (the
-        default) cuts a reply short and speaks now, WHEN_IDLE speaks once the reply is over,
-        SILENT is taken in without a word."""
-        session = self.session
-        name = session.async_calls[call_id]
-        will_continue = bool(item.get("will_continue"))
-        if not will_continue:
-            del session.async_calls[call_id]
-        scheduling = str(item.get("scheduling") or "INTERRUPT")
-        record: dict[str, Any] = {
-            "id": call_id,
-            "name": name,
-            "scheduling": scheduling,
-            "will_continue": will_continue,
-            "spoken": False,
-            "interrupted_reply": False,
-        }
-        session.async_results.append(record)
-        if scheduling == "SILENT":
-            return
-        previous = self.reply_task if self.replying else None
-        if previous is not None and scheduling == "INTERRUPT":
-            record["interrupted_reply"] = True
-            await self.barge_in(force=True)
-            previous = None
-        text = f"Update on {name}." if will_continue else f"The {name} result is in."
-
-        async def speak_result() -> None:
-            if previous is not None:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await previous
-            record["spoken"] = True
-            await self._answer(UserTurn("tool_result"), Reply(text=text))
-
-        self.reply_task = asyncio.create_task(speak_result())
-
-    async def _finish(self, *, generation_complete: bool) -> None:
+    async def finish(self, *, generation_complete: bool) -> None:
         """``generationComplete``, then ``turnComplete`` once the client should have played
         the reply (the server holds it that long), then a new handle if resuming."""
         open_turn = self.open_turn
