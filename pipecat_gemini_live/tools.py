@@ -103,3 +103,53 @@ class ToolLedger:
             return False
         call.state = state
         return True
+
+
+def declarations_from(tools: Any) -> list[dict[str, Any]]:
+    """Pipecat tools (a ``ToolsSchema``, or a list of ``FunctionSchema``/direct functions/
+    provider-native dicts) -> Live API ``tools`` entries."""
+    from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
+    from pipecat.adapters.llm.schemas.tools_schema import AdapterType, ToolsSchema
+
+    if tools is None:
+        return []
+    native: list[dict[str, Any]] = []
+    if isinstance(tools, ToolsSchema):
+        standard: list[Any] = list(tools.standard_tools)
+        for key, value in (tools.custom_tools or {}).items():
+            if key in (AdapterType.GEMINI, "gemini"):
+                native.extend(value)
+    else:
+        standard = [t for t in tools if not isinstance(t, dict)]
+        native = [t for t in tools if isinstance(t, dict)]
+    declarations = []
+    for tool in standard:
+        schema = tool if isinstance(tool, FunctionSchema) else _direct_schema(tool)
+        declarations.append(
+            {
+                "name": schema.name,
+                "description": schema.description,
+                "parametersJsonSchema": {
+                    "type": "object",
+                    "properties": schema.properties,
+                    "required": schema.required,
+                },
+            }
+        )
+    entries: list[dict[str, Any]] = []
+    if declarations:
+        entries.append({"functionDeclarations": declarations})
+    entries.extend(native)
+    return entries
+
+
+def _direct_schema(function: Any) -> Any:
+    from pipecat.adapters.llm.schemas.direct_function import DirectFunctionWrapper
+
+    from pipecat_gemini_live.errors import ConfigurationError
+
+    if not callable(function):
+        raise ConfigurationError(
+            f"tools entries must be FunctionSchema, direct functions or dicts, got {function!r}."
+        )
+    return DirectFunctionWrapper(function).to_function_schema()
