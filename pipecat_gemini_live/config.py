@@ -196,9 +196,12 @@ class SessionConfig:
         return self.capabilities.async_tools_on(self.backend)
 
     def is_non_blocking(self, function_name: str) -> bool:
-        """Whether this function is declared NON_BLOCKING (and answered with scheduling)."""
+        """Whether this function is declared NON_BLOCKING (and answered with scheduling): an
+        async tool, or any function on a model that takes no BLOCKING declaration."""
         return self.async_tools and (
-            "*" in self.non_blocking_tools or function_name in self.non_blocking_tools
+            not self.capabilities.blocking_declarations
+            or "*" in self.non_blocking_tools
+            or function_name in self.non_blocking_tools
         )
 
     def validate(self) -> None:
@@ -259,6 +262,8 @@ class SessionConfig:
                 f"Model {caps.model!r} does not take a thinking budget. Models that do: "
                 f"{_models_where(lambda m: m.thinking is Thinking.BUDGET)}."
             )
+        if self.thinking_level is None and caps.required_thinking_level:
+            self.thinking_level = caps.required_thinking_level  # the model needs one
         if self.thinking_level is not None:
             if caps.thinking is not Thinking.LEVEL:
                 raise ConfigurationError(

@@ -3,7 +3,8 @@
 An ``LLMContext`` holds OpenAI-style messages: text, images as data URLs, assistant
 ``tool_calls`` and ``tool`` results, plus Pipecat's async-tool bookkeeping messages. The Live
 API wants ``{"role": "user"|"model", "parts": [...]}`` with ``functionCall`` and
-``functionResponse`` parts. The system prompt is not a turn: it travels in ``setup``.
+``functionResponse`` parts. The system prompt is not a turn: it travels in ``setup``; any
+other system or developer message is told to the model as a user turn.
 """
 
 from __future__ import annotations
@@ -17,17 +18,24 @@ from pipecat.processors.aggregators import async_tool_messages
 SYSTEM_ROLES = ("system", "developer")
 
 
-def system_instruction(messages: list[Any]) -> str | None:
-    """The system and developer messages' text, joined; async-tool notices are not prompts."""
-    texts = [
-        message["content"]
-        for message in messages
-        if isinstance(message, dict)
-        and message.get("role") in SYSTEM_ROLES
-        and isinstance(message.get("content"), str)
-        and async_tool_messages.parse_message(message) is None  # type: ignore[arg-type]
-    ]
-    return "\n\n".join(texts) or None
+def split_instruction(messages: list[Any], configured: str | None) -> tuple[str | None, list[Any]]:
+    """The system instruction and the messages that are conversation, by Pipecat's rule for
+    Gemini (its adapters): the configured instruction wins, and an initial ``system`` message
+    is then dropped; without one, an initial ``system`` message is the instruction (unless it
+    is the only message). Every other ``system`` or ``developer`` message, an initial
+    ``developer`` one included ("Please introduce yourself"), is a user turn."""
+    first = messages[0] if messages else None
+    initial_system = (
+        isinstance(first, dict)
+        and first.get("role") == "system"
+        and isinstance(first.get("content"), str)
+        and async_tool_messages.parse_message(first) is None  # type: ignore[arg-type]
+        and len(messages) > 1
+    )
+    if not initial_system:
+        return configured, list(messages)
+    assert isinstance(first, dict)
+    return configured or first["content"], list(messages[1:])
 
 
 def conversation_turns(messages: list[Any], *, function_parts: bool = True) -> list[dict[str, Any]]:
@@ -46,7 +54,7 @@ def conversation_turns(messages: list[Any], *, function_parts: bool = True) -> l
         async_payload = async_tool_messages.parse_message(message)  # type: ignore[arg-type]
         if async_payload is not None:
             turn = _async_tool_turn(async_payload, names)
-        elif role in ("user", "assistant", "model"):
+        elif role in ("user", "assistant", "model", *SYSTEM_ROLES):
             turn = _content_turn(message, names)
         elif role == "tool":
             turn = _tool_result_turn(message, names)
@@ -91,7 +99,8 @@ def _content_turn(message: dict[str, Any], names: dict[str, str]) -> dict[str, A
         parts.append({"functionCall": part})
     if not parts:
         return None
-    return {"role": "user" if message.get("role") == "user" else "model", "parts": parts}
+    role = "model" if message.get("role") in ("assistant", "model") else "user"
+    return {"role": role, "parts": parts}
 
 
 def _tool_result_turn(message: dict[str, Any], names: dict[str, str]) -> dict[str, Any] | None:

@@ -69,3 +69,36 @@ def to_token_usage(usage: Usage) -> LLMTokenUsage:
         input_audio_tokens=usage.prompt_tokens_for("AUDIO"),
         output_audio_tokens=usage.response_tokens_for("AUDIO"),
     )
+
+
+@dataclass
+class VoiceMeter:
+    """The user's speech as the audio sent shows it, decided the way Pipecat's VAD does: a
+    start at the first voiced chunk, a stop once ``stop_secs`` have passed without one.
+
+    Times are wall-clock seconds (``time.time()``, Pipecat's clock for these frames); a chunk is
+    sent when its last sample has arrived, so it spans ``chunk_seconds`` before ``sent_at``.
+    """
+
+    stop_secs: float = 0.2
+    speaking: bool = False
+    onset_at: float | None = None
+    last_voiced_at: float | None = None
+
+    def voiced(self, sent_at: float, chunk_seconds: float) -> bool:
+        """A chunk with speech in it; True if it starts the user's speech."""
+        self.last_voiced_at = sent_at
+        if self.speaking:
+            return False
+        self.speaking = True
+        self.onset_at = sent_at - chunk_seconds
+        return True
+
+    def quiet(self, now: float) -> bool:
+        """Time passes without speech; True if that ends the user's speech."""
+        if not self.speaking or self.last_voiced_at is None:
+            return False
+        if now - self.last_voiced_at < self.stop_secs:
+            return False
+        self.speaking = False
+        return True

@@ -60,6 +60,17 @@ class ModelCapabilities:
         history_function_parts: accepts ``functionCall``/``functionResponse`` parts in
             clientContent history (3.x closes with 1007, so tool history goes as text there, as
             Pipecat's Gemini Live adapter does).
+        seed_ends_with_user: a completed ``clientContent`` must end with the user's turn (2.5,
+            per Pipecat's built-in; the 2.5 recordings show an incomplete one accepted).
+        required_thinking_level: the level sent when none is set (3.8 extended thinking needs
+            one in its setup; the lowest it takes keeps replies quick, as Pipecat's built-in
+            does).
+        blocking_declarations: accepts ``behavior: BLOCKING`` (3.8 extended thinking runs every
+            call NON_BLOCKING and refuses it, per Pipecat's built-in).
+        calls_async_by_default: a function declared without ``behavior`` runs NON_BLOCKING
+            (3.8): where ``behavior`` cannot be sent (Vertex), every handler is async.
+        interaction_status: reports ``interactionStatus``; a turn is not over while the model
+            still works (``IN_PROGRESS``).
         stable: generally available (not a preview).
         note: one line shown in errors and the README.
     """
@@ -76,6 +87,11 @@ class ModelCapabilities:
     mid_session_client_content: bool = True
     content_needs_realtime_input: bool = False
     history_function_parts: bool = True
+    seed_ends_with_user: bool = False
+    required_thinking_level: str | None = None
+    blocking_declarations: bool = True
+    calls_async_by_default: bool = False
+    interaction_status: bool = False
     stable: bool = False
     note: str = ""
 
@@ -94,6 +110,7 @@ _NATIVE_25 = {
     "affective_dialog": True,
     "proactive_audio": ProactiveAudio.OPTIONAL,
     "async_function_calls": True,
+    "seed_ends_with_user": True,
 }
 
 MODELS: dict[str, ModelCapabilities] = {
@@ -106,6 +123,7 @@ MODELS: dict[str, ModelCapabilities] = {
             async_function_calls=True,
             content_needs_realtime_input=True,
             history_function_parts=False,
+            calls_async_by_default=True,
             stable=True,
             note="stable default; async tools by default; proactive audio always on",
         ),
@@ -117,7 +135,11 @@ MODELS: dict[str, ModelCapabilities] = {
             async_function_calls=True,
             content_needs_realtime_input=True,
             history_function_parts=False,
-            note="3.8 with a thinking level",
+            required_thinking_level="low",
+            blocking_declarations=False,
+            calls_async_by_default=True,
+            interaction_status=True,
+            note="3.8 with a thinking level; every call async",
         ),
         ModelCapabilities(
             "gemini-3.1-flash-live-preview",

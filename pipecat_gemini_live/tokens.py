@@ -28,7 +28,7 @@ async def create_ephemeral_token(
     from google import genai
     from google.genai import types
 
-    from pipecat_gemini_live.service import resolve_api_key
+    from pipecat_gemini_live.settings import resolve_api_key
 
     if uses < 1:
         raise ValueError(f"uses must be at least 1, got {uses}.")

@@ -75,6 +75,7 @@ class TurnTracker:
         self._transcript = ""
         self.dropped_output_chunks = 0
         self.conversation_started = False  # the server has heard a user turn or replied
+        self._heard_by_server = False  # the server showed it heard the current user turn
 
     @property
     def replying(self) -> bool:
@@ -84,6 +85,7 @@ class TurnTracker:
 
     def on_input_transcript(self, text: str, finished: bool = False) -> list[Effect]:
         effects: list[Effect] = []
+        self._heard_by_server = self._heard_by_server or bool(text.strip())
         if self.user is UserPhase.IDLE and text.strip() and self.reply is not ReplyPhase.SPEAKING:
             self.user = UserPhase.SPEAKING
             self.conversation_started = True
@@ -94,7 +96,27 @@ class TurnTracker:
             effects.extend(self._flush_transcript())
         return effects
 
+    def on_local_onset(self) -> list[Effect]:
+        """The audio sent has speech in it again (the service's own meter). Between replies it
+        starts the user's turn at once, on models that report no voice activity too; during a
+        reply the server decides (echo is no barge-in until the server says so)."""
+        if self.user is not UserPhase.SPEAKING and self.reply is ReplyPhase.IDLE:
+            effects: list[Effect] = self._flush_transcript()
+            self.user = UserPhase.SPEAKING
+            self._heard_by_server = False
+            return [*effects, UserStarted()]
+        return []
+
+    def on_speech_unanswered(self) -> list[Effect]:
+        """A turn opened by a sound the server never made anything of (a cough): closed."""
+        unheard = self.user is UserPhase.SPEAKING and not self._heard_by_server
+        if unheard and self.reply is ReplyPhase.IDLE:
+            self.user = UserPhase.IDLE
+            return [UserStopped()]
+        return []
+
     def on_voice_activity(self, started: bool) -> list[Effect]:
+        self._heard_by_server = True
         if started and self.user is not UserPhase.SPEAKING:
             effects: list[Effect] = self._flush_transcript()
             self.user = UserPhase.SPEAKING

@@ -4,7 +4,7 @@ import pytest
 from loguru import logger
 from pipecat.processors.aggregators import async_tool_messages
 
-from pipecat_gemini_live.history import conversation_turns, message_text, system_instruction
+from pipecat_gemini_live.history import conversation_turns, message_text, split_instruction
 
 WEATHER_CALL = {
     "role": "assistant",
@@ -23,30 +23,41 @@ def user(content):
     return {"role": "user", "content": content}
 
 
-def test_system_and_developer_messages_become_the_system_instruction_not_turns():
+def test_the_configured_instruction_wins_and_a_developer_kickoff_is_a_user_turn():
+    """Pipecat's rule for Gemini: the configured instruction wins over an initial system
+    message, which is then dropped; developer messages are the user's turns."""
     messages = [
         {"role": "system", "content": "You are a concierge."},
-        {"role": "developer", "content": "Answer in one sentence."},
+        {"role": "developer", "content": "Please introduce yourself."},
         user("Hi"),
     ]
-    assert system_instruction(messages) == "You are a concierge.\n\nAnswer in one sentence."
-    assert conversation_turns(messages) == [{"role": "user", "parts": [{"text": "Hi"}]}]
+    instruction, rest = split_instruction(messages, "Be a helpful voice bot.")
+    assert instruction == "Be a helpful voice bot."
+    assert conversation_turns(rest) == [
+        {"role": "user", "parts": [{"text": "Please introduce yourself."}]},
+        {"role": "user", "parts": [{"text": "Hi"}]},
+    ]
 
 
-def test_a_context_without_a_system_prompt_has_no_system_instruction():
-    assert (
-        system_instruction([user("Hi"), "not a message", {"role": "system", "content": [1]}])
-        is None
-    )
+def test_without_a_configured_one_an_initial_system_message_is_the_instruction():
+    messages = [{"role": "system", "content": "You are a concierge."}, user("Hi")]
+    assert split_instruction(messages, None) == ("You are a concierge.", [user("Hi")])
+    # Only the first message counts, and only as a system message (not developer), and a
+    # lone system message is conversation, as in Pipecat's adapters.
+    later = [user("Hi"), {"role": "system", "content": "Be brief."}]
+    assert split_instruction(later, None) == (None, later)
+    alone = [{"role": "system", "content": "Say hello."}]
+    assert split_instruction(alone, None) == (None, alone)
+    assert conversation_turns(alone) == [{"role": "user", "parts": [{"text": "Say hello."}]}]
 
 
 def test_async_tool_notices_are_not_mistaken_for_system_prompts():
     messages = [
-        {"role": "system", "content": "Be brief."},
         async_tool_messages.build_intermediate_result_message("call-1", '"half way"'),
-        async_tool_messages.build_final_result_message("call-1", '"done"'),
+        {"role": "system", "content": "Be brief."},
     ]
-    assert system_instruction(messages) == "Be brief."
+    assert split_instruction(messages, None) == (None, messages)
+    assert conversation_turns(messages) == [{"role": "user", "parts": [{"text": "Be brief."}]}]
 
 
 def test_a_tool_round_becomes_call_and_response_turns_in_order():

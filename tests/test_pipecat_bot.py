@@ -12,9 +12,8 @@ receive and what Pipecat's own observers and aggregators report.
 Only the tests about the example's kick-off (a developer message and ``LLMRunFrame``) include it:
 elsewhere a greeting would change which scripted reply answers which turn once it is fixed.
 
-The ground truth for each assertion is ``docs/pipecat-integration.md``. Tests that fail today
-are strict xfails naming issue 14 and what was measured; each flips to a failure when the
-service is fixed, and its marker is then removed.
+The ground truth for each assertion is ``docs/pipecat-integration.md`` (Pipecat 1.14's own
+rules, read from its source).
 """
 
 from __future__ import annotations
@@ -312,12 +311,6 @@ def run_once(runs: dict[Any, Any], key: Any, scenario: Callable[[], Any]) -> Any
 SENTENCES = ["What is the weather?", "Is it cold outside?", "Should I take a coat?", "Thank you."]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14: user-transcription messages: 8 for 4 sentences (user-input: 8 too); "
-    "service._push_user_sentence pushes two independent TranscriptionFrames per sentence, "
-    "one up and one down, with no broadcast sibling id, so RTVIObserver reports both",
-)
 @pytest.mark.parametrize("model", MODELS)
 async def test_each_user_sentence_reaches_the_rtvi_client_once(model):
     responder = ScriptedResponder(
@@ -378,11 +371,6 @@ def barge_in(runs: dict[Any, Any]) -> BargeIn:
     return run_once(runs, "barge-in", barge_in_scenario)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14: bot-llm-started 2, bot-llm-stopped 1 across one barge-in: the "
-    "interrupted reply gets no LLMFullResponseEndFrame (service._reply_ended skips it)",
-)
 def test_bot_llm_started_and_stopped_balance_across_a_barge_in(barge_in: BargeIn):
     bot = barge_in.bot
     assert bot.session.interruptions == 1
@@ -467,12 +455,6 @@ def test_the_example_bots_tools_and_voice_reach_setup(kicked_off: ExampleBot):
     assert voice["prebuilt_voice_config"]["voice_name"] == "Aoede"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14: setup system_instruction is 'Please introduce yourself to the user.' "
-    "(the developer message), not the configured prompt: service._handle_context takes the "
-    "context's system/developer messages as the instruction",
-)
 @pytest.mark.parametrize("model", MODELS)
 def test_the_configured_system_prompt_reaches_setup_despite_a_developer_message(
     kicked_off: ExampleBot,
@@ -481,11 +463,6 @@ def test_the_configured_system_prompt_reaches_setup_despite_a_developer_message(
     assert instruction == SYSTEM_INSTRUCTION, f"setup system_instruction is {instruction!r}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14: the developer kick-off never reaches the model as a user turn (no "
-    "clientContent, no realtime text, no reply in 3 s): it became the system instruction",
-)
 @pytest.mark.parametrize("model", MODELS)
 def test_the_developer_kickoff_reaches_the_model_as_a_user_turn(kicked_off: ExampleBot):
     session = kicked_off.session
@@ -508,12 +485,6 @@ TYPED = "What's the time in Oslo?"
 ANSWER = "It is noon in Oslo."
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14: typed text is not a user message: the context holds only "
-    '[assistant "What\'s the time in Oslo? It is noon in Oslo."]: the service pushes the '
-    "InputTextRawFrame (a TextFrame) downstream and the assistant aggregator appends it",
-)
 @pytest.mark.parametrize("model", MODELS)
 async def test_typed_text_is_a_user_message_and_the_reply_holds_only_what_the_bot_said(model):
     responder = ScriptedResponder([Reply(text=ANSWER)])
@@ -576,16 +547,7 @@ def offset(at: float | None, truth: float) -> str:
     "model",
     [
         MODELS[0],
-        pytest.param(
-            WITHOUT_VOICE_ACTIVITY,
-            id="2.5-no-voiceActivity",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 14: on 2.5 UserStartedSpeakingFrame comes +1.55 s after the "
-                "onset (+0.56 s after the speech ended): the service opens the turn at the "
-                "first input transcript, which 2.5 sends only once the turn is over",
-            ),
-        ),
+        pytest.param(WITHOUT_VOICE_ACTIVITY, id="2.5-no-voiceActivity"),
     ],
 )
 def test_the_user_turn_starts_at_the_onset_of_speech(spoken: SpokenTurn):
@@ -596,11 +558,6 @@ def test_the_user_turn_starts_at_the_onset_of_speech(spoken: SpokenTurn):
     assert len(spoken.bot.rtvi("user-started-speaking")) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14: no VADUserStartedSpeakingFrame or VADUserStoppedSpeakingFrame is pushed "
-    "on either model (the service maps server turns to UserStarted/StoppedSpeakingFrame only)",
-)
 @pytest.mark.parametrize("model", MODELS)
 def test_vad_frames_mark_the_onset_and_end_of_speech(spoken: SpokenTurn):
     bot = spoken.bot
@@ -633,12 +590,6 @@ def test_the_user_turn_ends_after_the_speech_and_before_the_reply(spoken: Spoken
     assert len(bot.rtvi("user-stopped-speaking")) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14: UserBotLatencyObserver measures nothing on either model (it measures "
-    "from a VADUserStoppedSpeakingFrame, and none is pushed); the emulator's end of speech to "
-    "first audio is 0.86 s",
-)
 @pytest.mark.parametrize("model", MODELS)
 def test_the_latency_observer_reports_end_of_speech_to_first_audio(spoken: SpokenTurn):
     bot = spoken.bot

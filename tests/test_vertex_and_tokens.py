@@ -58,7 +58,7 @@ async def test_vertex_uses_credentials_the_vertex_path_and_the_vertex_wire_rules
             await params.result_callback({"status": "shipped"})
 
         llm.register_function("track_order", track_order, cancel_on_interruption=False)
-        assert "LlmBidiService" in llm._url and "v1beta1" in llm._url
+        assert "LlmBidiService" in llm.url and "v1beta1" in llm.url
         async with running_bot([llm]) as bot:
             await bot.say(speech(0.6) + silence(0.8))
             await emu.wait_until(lambda: emu.sessions and emu.sessions[0].turns, 10)
@@ -83,7 +83,7 @@ async def test_a_browser_style_client_connects_with_an_ephemeral_token_created_o
         token = await create_ephemeral_token("server-key", uses=1, base_url=emu.rest_base_url)
         assert token.startswith("auth_tokens/") and emu.rest.requests[0]["uses"] == 1
         llm = GeminiLiveService(api_key=token, base_url=emu.base_url)
-        assert "v1alpha" in llm._url and llm._url.endswith("BidiGenerateContentConstrained")
+        assert "v1alpha" in llm.url and llm.url.endswith("BidiGenerateContentConstrained")
         assert token not in repr(llm)
         async with running_bot([llm]) as bot:
             await bot.say(speech(0.5) + silence(0.8))
