@@ -55,6 +55,7 @@ from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat_gemini_live import protocol
 from pipecat_gemini_live.access import Access
 from pipecat_gemini_live.config import SessionConfig, ToolResponseScheduling, VertexSettings
+from pipecat_gemini_live.connector import Connector
 from pipecat_gemini_live.context_sync import ContextSync
 from pipecat_gemini_live.errors import ConfigurationError
 from pipecat_gemini_live.events import (
@@ -79,8 +80,8 @@ from pipecat_gemini_live.events import (
     VoiceActivity,
 )
 from pipecat_gemini_live.function_calls import FunctionCalls
-from pipecat_gemini_live.limits import SessionLimit, SessionLimitReached, process_session_limit
-from pipecat_gemini_live.models import Backend, ModelCapabilities
+from pipecat_gemini_live.limits import SessionLimit, SessionLimitReached
+from pipecat_gemini_live.models import ModelCapabilities
 from pipecat_gemini_live.outgoing import ClientMessage
 from pipecat_gemini_live.pricing import CostLedger, TokenPrices, prices_for
 from pipecat_gemini_live.recording import AudioMode
@@ -94,8 +95,7 @@ from pipecat_gemini_live.session import (
     RetryPolicy,
     SessionEvent,
 )
-from pipecat_gemini_live.settings import GeminiLiveSettings, default_settings, given, session_config
-from pipecat_gemini_live.tools import declarations_from
+from pipecat_gemini_live.settings import GeminiLiveSettings, LiveConfig, default_settings, given
 from pipecat_gemini_live.turns import (
     Effect,
     ReplyEnded,
@@ -216,21 +216,21 @@ class GeminiLiveService(LLMService):
             )
         if record_audio not in ("full", "cut"):
             raise ConfigurationError(f"record_audio must be 'full' or 'cut', got {record_audio!r}.")
-        self._vertex = vertex
         self._access = Access(
             api_key=api_key, base_url=base_url, api_version=api_version, vertex=vertex
         )
-        self._model_capabilities = model_capabilities
-        self._service_tools_given = tools  # handlers register from it at start (Pipecat's way)
-        self._tools = declarations_from(tools)
-        self._config = self._build_config()  # validates; raises ConfigurationError
-        self._retry = retry
-        self._initial_handle = resumption_handle
+        self._live = LiveConfig(model_capabilities=model_capabilities, vertex=vertex, tools=tools)
+        self._config = self._live.build(self._settings, self._functions)  # validates
         self._end_grace_seconds = end_grace_seconds
-        self._session_limit = session_limit
-        self._holding_slot: SessionLimit | None = None
-        self._record = (record_to, record_audio)
-        self._session: LiveSession | None = None
+        self._connector = Connector(
+            self._access,
+            retry=retry,
+            resumption_handle=resumption_handle,
+            session_limit=session_limit,
+            record_to=record_to,
+            record_audio=record_audio,
+            name=self.name,
+        )
         self._turns = TurnTracker()
         self._failed = False
         self._closed = False
@@ -272,7 +272,7 @@ class GeminiLiveService(LLMService):
     @property
     def resumption_handle(self) -> str | None:
         """The latest resumption handle (an app can store it to resume the call elsewhere)."""
-        return self._session.handle if self._session else None
+        return self._connector.session.handle if self._connector.session else None
 
     @property
     def usage(self) -> CostLedger:
@@ -282,7 +282,7 @@ class GeminiLiveService(LLMService):
     @property
     def live_session(self) -> LiveSession | None:
         """The session with the Live API, once the first input or context opened it."""
-        return self._session
+        return self._connector.session
 
     @property
     def context(self) -> LLMContext:
@@ -332,28 +332,10 @@ class GeminiLiveService(LLMService):
 
     # ------------------------------------------------------------------ settings and tools
 
-    def _build_config(self) -> SessionConfig:
-        return session_config(
-            self._settings,
-            model_capabilities=self._model_capabilities,
-            vertex=self._vertex,
-            tools=self._tools,
-            non_blocking_tools=self._non_blocking_tools(),
-        )
-
-    def _non_blocking_tools(self) -> frozenset[str]:
-        """Functions whose handlers outlive barge-in are async tools (Pipecat's convention:
-        ``register_function(..., cancel_on_interruption=False)``); ``"*"`` for a catch-all."""
-        return frozenset(
-            "*" if name is None else name
-            for name, item in self._functions.items()
-            if not item.cancel_on_interruption
-        )
-
     def _service_tools(self) -> ToolsSchema | list[Any] | None:
         """The ``tools=`` given at construction: Pipecat registers the handlers they carry
         (direct functions, ``FunctionSchema(handler=...)``) when no context advertises tools."""
-        return self._service_tools_given
+        return self._live.tools_given
 
     async def _update_settings(self, delta: LLMSettings) -> dict[str, Any]:  # type: ignore[override]
         """Validate and store new settings; an invalid update is refused, not half-applied.
@@ -363,7 +345,7 @@ class GeminiLiveService(LLMService):
         if not changed:
             return changed
         try:
-            config = self._build_config()
+            config = self._live.build(self._settings, self._functions)
         except ConfigurationError as error:
             for name, old in changed.items():
                 setattr(self._settings, name, old)
@@ -372,47 +354,28 @@ class GeminiLiveService(LLMService):
         if "system_instruction" not in changed:
             config.system_instruction = self._config.system_instruction
         self._config = config
-        session = self._session
-        if session is None:
-            return changed  # not connected yet: the first setup carries everything
-        rest = set(changed) - {"system_instruction"}
-        if "system_instruction" in changed:
-            instruction = self._config.system_instruction or ""
-            await self.send_to_model(protocol.context_update(system_instruction=instruction))
-        if rest:
-            if "model" in rest:
-                logger.warning(
-                    f"{self}: the model changed to {self._config.model}; a Live session cannot "
-                    "change model, so a new one starts (the old conversation is not carried over)"
-                )
-                session.handle = None
-            logger.info(f"{self}: applying {sorted(rest)} by switching connection at a safe point")
-            session.request_rotation()
+        await self._connector.follow(set(changed), self._config)
         return changed
 
     async def set_instruction(self, instruction: str | None) -> None:
         """The instruction the context's rule chose (see :mod:`.context_sync`)."""
         self._config.system_instruction = instruction
-        if self._session is not None:
+        if self._connector.session is not None:
             update = protocol.context_update(system_instruction=instruction or "")
             await self.send_to_model(update)
 
     async def _set_tools(self, tools: ToolsSchema | list[Any] | None) -> None:
         """New tools reach the model in place (contextUpdate); their handlers register."""
-        self._service_tools_given = tools
-        self._tools = declarations_from(tools)
+        self._live.set_tools(tools)
         self._sync_registered_tool_handlers(tools)
         self._declare_tools()
-        if self._session is not None:
+        if self._connector.session is not None:
             declared = protocol.declared_tools(self._config)
             await self.send_to_model(protocol.context_update(tools=declared))
 
     def _declare_tools(self) -> None:
-        """The tools as they stand: the given ones, plus the cancel tools Pipecat adds for
-        handlers registered ``cancellable_by_llm``."""
-        builtin = declarations_from(list(self._adapter.builtin_tools.values()))
-        self._config.tools = self._tools + builtin
-        self._config.non_blocking_tools = self._non_blocking_tools()
+        builtin = list(self._adapter.builtin_tools.values())
+        self._live.declare(self._config, self._functions, builtin)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -428,13 +391,17 @@ class GeminiLiveService(LLMService):
         # A reply the model is still producing (or still working on, for thinking models)
         # finishes first, within bounds, so the call does not end mid-sentence.
         deadline = time.monotonic() + self._end_grace_seconds
-        while (self._turns.replying or self._model_working) and self._session and not self._failed:
+        while self._busy and self._connector.session and not self._failed:
             if time.monotonic() > deadline:
                 logger.warning(f"{self}: ending with a reply still in progress")
                 break
             await asyncio.sleep(0.02)
         await super().stop(frame)
         await self._close_session()
+
+    @property
+    def _busy(self) -> bool:
+        return self._turns.replying or self._model_working
 
     async def cancel(self, frame: CancelFrame) -> None:
         await super().cancel(frame)
@@ -444,72 +411,39 @@ class GeminiLiveService(LLMService):
         """The session, opened on first use; None once the call has failed or ended."""
         if not self.open_for_input:
             return None
+        if self._connector.session is None:
+            # Handlers are usually registered after construction: declare them as they are
+            # now, with the instruction Pipecat composed for them, unless the context chose one.
+            self._declare_tools()
+            if self._config.system_instruction is None:
+                self._config.system_instruction = self.configured_instruction
+            self._live.warn_of_async_only_calls(self._config, str(self))
         try:
-            return await self._ensure_session()
+            return await self._connector.open(self._config, self._setup_message, self._on_event)
         except SessionLimitReached as error:
             await self._on_failed(error)  # one fatal error; nothing opened, nothing to retry
             return None
+
+    def _setup_message(self, handle: str | None) -> ClientMessage:
+        return protocol.setup(
+            self._config,
+            resume_handle=handle,
+            history_in_client_content=self._context.history_in_setup(handle),
+        )
 
     async def send_to_model(self, message: ClientMessage) -> None:
         session = await self.connect()
         if session is not None:
             await session.send(message)
 
-    async def _ensure_session(self) -> LiveSession:
-        if self._session is None:
-            limit = self._session_limit or process_session_limit()
-            if limit is not None and self._holding_slot is None:
-                await limit.acquire()  # SessionLimitReached: reported by connect()
-                self._holding_slot = limit
-            # Handlers are usually registered after construction: declare them as they are now,
-            # with the instruction Pipecat composed for them, unless the context chose one.
-            self._declare_tools()
-            if self._config.system_instruction is None:
-                self._config.system_instruction = self.configured_instruction
-            self._warn_of_async_only_calls()
-            path, audio = self._record
-            self._session = LiveSession(
-                url=self._access.url,
-                headers=self._access.headers,
-                build_setup=lambda handle: protocol.setup(
-                    self._config,
-                    resume_handle=handle,
-                    history_in_client_content=self._context.history_in_setup(handle),
-                ),
-                on_event=self._on_event,
-                retry=self._retry,
-                recorder=self._access.recorder(path, self._config, audio, f"{self.name}"),
-            )
-            self._session.handle = self._initial_handle
-            self._session.conversation.uses_resumption = self._config.session_resumption
-            await self._session.start()
-        return self._session
-
-    def _warn_of_async_only_calls(self) -> None:
-        caps = self._config.capabilities
-        vertex = self._config.backend is Backend.VERTEX
-        if self._config.tools and caps.calls_async_by_default and vertex:
-            logger.warning(
-                f"{self}: on Vertex, {caps.model} runs every function call NON_BLOCKING (Vertex "
-                "takes no `behavior` to say otherwise): the model talks on while a handler "
-                "runs, and hears the result when it comes"
-            )
-
     async def _close_session(self) -> None:
         self._closed = True  # input arriving after EndFrame/CancelFrame must not reconnect
         self._user.close()
-        if self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
-        if self._holding_slot is not None:
-            self._holding_slot.release()
-            self._holding_slot = None
+        await self._connector.close()
 
     async def _on_failed(self, error: Exception) -> None:
         self._failed = True
-        if self._holding_slot is not None:
-            self._holding_slot.release()
-            self._holding_slot = None
+        self._connector.release()
         await self.apply(self._turns.reset())
         await self.push_error(
             error_msg=f"{self}: {error}", exception=error, force_treat_as_permanent=True
@@ -563,9 +497,7 @@ class GeminiLiveService(LLMService):
         await super().push_frame(frame, direction)
 
     async def _on_context(self, context: LLMContext) -> None:
-        if isinstance(context.tools, ToolsSchema) and declarations_from(context.tools) != (
-            self._tools
-        ):
+        if isinstance(context.tools, ToolsSchema) and not self._live.declares(context.tools):
             await self._set_tools(context.tools)
         await self._context.on_context(context)
 
@@ -609,32 +541,32 @@ class GeminiLiveService(LLMService):
             self._reply.usage_seen(event)
         elif isinstance(event, GroundingMetadata):
             self._reply.grounding(event)
-        elif isinstance(event, CodeExecution):
-            # Spoken about by the model itself; kept in the log so nothing is dropped unseen.
-            if event.code:
-                logger.info(f"{self}: the model ran {event.language or 'code'}:\n{event.code}")
-            else:
-                logger.info(f"{self}: code execution {event.outcome}: {event.output}")
-        elif isinstance(event, UnknownMessage):
-            if event.keys not in self._unknown_reported:
-                self._unknown_reported.add(event.keys)
-                logger.warning(
-                    f"{self}: server sent a message this client does not know: {event.keys}"
-                )
+        elif isinstance(event, (CodeExecution, UnknownMessage, InputOverflow)):
+            self._log(event)  # nothing to do but say so: nothing is dropped unseen
         elif isinstance(event, Connected):
-            logger.info(
-                f"{self}: connected (#{event.connection_number}, "
-                f"{'resumed' if event.resumed else 'new session'}, {event.connect_seconds:.2f}s)"
-            )
+            self._log(event)
             if not event.resumed and event.connection_number > 1:
                 await self._context.reseed()
         elif isinstance(event, Disconnected):
             await self.apply(self._turns.reset())
-        elif isinstance(event, InputOverflow):
-            logger.warning(f"{self}: dropped {event.dropped_audio_bytes} bytes of buffered audio")
         elif isinstance(event, Failed):
             await self._on_failed(event.error)
         # setupComplete, sessionResumptionUpdate and goAway: the session acts on them.
+
+    def _log(self, event: CodeExecution | UnknownMessage | InputOverflow | Connected) -> None:
+        if isinstance(event, CodeExecution):  # the model speaks about it itself
+            ran = f"ran {event.language or 'code'}:\n{event.code}"
+            result = f"'s code {event.outcome}: {event.output}"
+            logger.info(f"{self}: the model{' ' + ran if event.code else result}")
+        elif isinstance(event, UnknownMessage) and event.keys not in self._unknown_reported:
+            self._unknown_reported.add(event.keys)
+            logger.warning(f"{self}: server sent a message this client does not know: {event.keys}")
+        elif isinstance(event, InputOverflow):
+            logger.warning(f"{self}: dropped {event.dropped_audio_bytes} bytes of buffered audio")
+        elif isinstance(event, Connected):
+            kind = "resumed" if event.resumed else "new session"
+            number, seconds = event.connection_number, event.connect_seconds
+            logger.info(f"{self}: connected (#{number}, {kind}, {seconds:.2f}s)")
 
     async def _deliver(self) -> bool:
         """Model output arrived: open the reply if it is the first, or drop it if it belongs

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from loguru import logger
 from pipecat.services.settings import LLMSettings
 from pipecat.utils.types import NOT_GIVEN, NotGiven, is_given
 
@@ -22,6 +23,7 @@ from pipecat_gemini_live.config import (
 )
 from pipecat_gemini_live.errors import ConfigurationError
 from pipecat_gemini_live.models import DEFAULT_MODEL, Backend, ModelCapabilities, capabilities_for
+from pipecat_gemini_live.tools import declarations_from
 
 
 @dataclass
@@ -155,3 +157,67 @@ def resolve_api_key(api_key: str | None) -> str:
             "For the bundled emulator, use the key it was started with."
         )
     return key
+
+
+class LiveConfig:
+    """Builds the session configuration from the service's settings, its tools and the
+    handlers registered for them; the one place tools turn into declarations."""
+
+    def __init__(
+        self,
+        *,
+        model_capabilities: ModelCapabilities | None,
+        vertex: VertexSettings | None,
+        tools: Any,
+    ) -> None:
+        self._model_capabilities = model_capabilities
+        self._vertex = vertex
+        self.tools_given = tools  # handlers register from it at start (Pipecat's way)
+        self._tools = declarations_from(tools)
+
+    def build(self, settings: GeminiLiveSettings, functions: dict[Any, Any]) -> SessionConfig:
+        """Raises :class:`ConfigurationError` for anything the model would refuse."""
+        return session_config(
+            settings,
+            model_capabilities=self._model_capabilities,
+            vertex=self._vertex,
+            tools=self._tools,
+            non_blocking_tools=non_blocking_names(functions),
+        )
+
+    def set_tools(self, tools: Any) -> bool:
+        """New tools; False if they declare the same as before."""
+        declared = declarations_from(tools)
+        if declared == self._tools and tools is self.tools_given:
+            return False
+        self.tools_given, self._tools = tools, declared
+        return True
+
+    def declares(self, tools: Any) -> bool:
+        return declarations_from(tools) == self._tools
+
+    def declare(self, config: SessionConfig, functions: dict[Any, Any], builtin: list[Any]) -> None:
+        """The tools as they stand on ``config``: the given ones, plus the cancel tools
+        Pipecat adds for handlers registered ``cancellable_by_llm``."""
+        config.tools = self._tools + declarations_from(builtin)
+        config.non_blocking_tools = non_blocking_names(functions)
+
+    @staticmethod
+    def warn_of_async_only_calls(config: SessionConfig, who: str) -> None:
+        caps = config.capabilities
+        if config.tools and caps.calls_async_by_default and config.backend is Backend.VERTEX:
+            logger.warning(
+                f"{who}: on Vertex, {caps.model} runs every function call NON_BLOCKING (Vertex "
+                "takes no `behavior` to say otherwise): the model talks on while a handler "
+                "runs, and hears the result when it comes"
+            )
+
+
+def non_blocking_names(functions: dict[Any, Any]) -> frozenset[str]:
+    """Functions whose handlers outlive barge-in are async tools (Pipecat's convention:
+    ``register_function(..., cancel_on_interruption=False)``); ``"*"`` for a catch-all."""
+    return frozenset(
+        "*" if name is None else name
+        for name, item in functions.items()
+        if not item.cancel_on_interruption
+    )

@@ -147,8 +147,8 @@ class Call:
 
     @property
     def session(self) -> LiveSession:
-        assert self.llm._session is not None
-        return self.llm._session
+        assert self.llm.live_session is not None
+        return self.llm.live_session
 
     async def say(self, seconds: float) -> None:
         """A user turn: speech then enough silence for the server's VAD (200 ms) to end it."""

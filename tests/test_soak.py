@@ -64,8 +64,8 @@ async def test_a_long_call_switches_on_schedule_keeps_talking_and_stays_flat():
             final = client_heap(tracemalloc.take_snapshot())
             tracemalloc.stop()
             growth = sum(d.size_diff for d in final.compare_to(baseline, "filename"))
-            assert llm._session is not None
-            stats, reconnects = llm._session.connection_stats, llm._session.reconnects
+            assert llm.live_session is not None
+            stats, reconnects = llm.live_session.connection_stats, llm.live_session.reconnects
 
         rotations = session.connections - 1
         cut_short = sum(s.ended_by == "rotation (cut short)" for s in stats)
