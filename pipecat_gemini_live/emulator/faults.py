@@ -25,6 +25,7 @@ def _resume_reading(transport: Any) -> None:
 
 class FaultInjection:
     sessions: list[EmulatedSession]
+    setup_delays: list[float]
     _handles: dict[str, EmulatedSession]
     _timers: set[asyncio.Task[None]]
 
@@ -95,6 +96,11 @@ class FaultInjection:
                 transport = target.ws.transport
                 transport.pause_reading()
                 loop.call_later(seconds, _resume_reading, transport)
+
+    def delay_setup(self, seconds: float, *, connections: int = 1) -> None:
+        """The next ``connections`` connections get their ``setupComplete`` ``seconds`` late
+        (a server that accepts the socket but is slow to set the session up)."""
+        self.setup_delays.extend([seconds] * connections)
 
     def expire_handles(self, session: EmulatedSession | None = None) -> None:
         """The server forgets the conversation (handles last 2 h after a session ends): a resume

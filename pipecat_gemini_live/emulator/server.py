@@ -135,6 +135,7 @@ class LiveEmulator(FaultInjection):
         self.replay_wait_timeout = replay_wait_timeout
         self.latency = 0.0
         self.refused: list[tuple[int, str]] = []  # connections refused before a session attached
+        self.setup_delays: list[float] = []  # see delay_setup()
         self.sessions: list[EmulatedSession] = []
         self.cert_path: Path | None = None
         self._certificate: SelfSignedCertificate | None = None
@@ -378,6 +379,8 @@ class LiveEmulator(FaultInjection):
         return profile
 
     async def _complete_setup(self, session: EmulatedSession) -> None:
+        if self.setup_delays:
+            await asyncio.sleep(self.setup_delays.pop(0))
         complete: dict[str, Any] = {}
         if session.profile.session_id:
             complete["sessionId"] = str(uuid.uuid4())
