@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pipecat_gemini_live.events import (
     AudioChunk,
     GenerationComplete,
+    InteractionStatus,
     Interrupted,
     ModelText,
     OutputTranscript,
@@ -40,6 +41,7 @@ class ConversationState:
     resumable: bool = False
     handle_is_current: bool = False  # no turn has happened since the handle was issued
     uses_resumption: bool = True
+    working: bool = False  # interactionStatus IN_PROGRESS: the model is still on it
     handle_at: float = 0.0  # monotonic time the latest handle arrived
     voiced_at: float = 0.0  # monotonic time the client last sent audio with speech in it
 
@@ -66,6 +68,8 @@ class ConversationState:
         elif isinstance(event, (TurnComplete, Interrupted, GenerationComplete)):
             self.replying = False
             self.handle_is_current = False
+        elif isinstance(event, InteractionStatus):
+            self.working = not event.idle
         elif isinstance(event, ResumptionUpdate):
             self.resumable = event.resumable
             if event.resumable and event.handle:
