@@ -26,6 +26,7 @@ from pipecat_gemini_live.vision import VideoSettings
 from pipecat_gemini_live.voices import VOICES
 
 if TYPE_CHECKING:
+    from pipecat_gemini_live.dropin import GeminiLiveLLMService
     from pipecat_gemini_live.service import GeminiLiveService, GeminiLiveSettings
     from pipecat_gemini_live.tokens import create_ephemeral_token
 
@@ -37,6 +38,7 @@ __all__ = [
     "ConnectionClosed",
     "ContextCompression",
     "GeminiLiveError",
+    "GeminiLiveLLMService",
     "GeminiLiveService",
     "GeminiLiveSettings",
     "MediaResolution",
@@ -64,4 +66,8 @@ def __getattr__(name: str) -> Any:
         from pipecat_gemini_live import service
 
         return getattr(service, name)
+    if name == "GeminiLiveLLMService":  # the drop-in for Pipecat's built-in service
+        from pipecat_gemini_live.dropin import GeminiLiveLLMService
+
+        return GeminiLiveLLMService
     raise AttributeError(f"module 'pipecat_gemini_live' has no attribute {name!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from pipecat_gemini_live import protocol
@@ -12,6 +13,7 @@ from pipecat_gemini_live.config import SessionConfig, VertexSettings
 from pipecat_gemini_live.models import Backend
 from pipecat_gemini_live.recording import AudioMode, RecordingWriter
 from pipecat_gemini_live.settings import resolve_api_key
+from pipecat_gemini_live.tls import TrustedCertificates, tls_context
 
 
 class Access:
@@ -22,8 +24,11 @@ class Access:
         base_url: str | None,
         api_version: str | None,
         vertex: VertexSettings | None,
+        headers: Mapping[str, str] | None = None,
+        ssl: TrustedCertificates = None,
     ) -> None:
         self._vertex = vertex
+        self._extra_headers = dict(headers or {})
         # Name-mangled, so never in vars() dumps. Vertex with a project uses credentials instead.
         self.__api_key = (
             (api_key or "") if vertex is not None and vertex.project else resolve_api_key(api_key)
@@ -37,13 +42,18 @@ class Access:
             if vertex is not None
             else protocol.endpoint_url(base_url, api_version=api_version, ephemeral_token=ephemeral)
         )
+        self.ssl = tls_context(ssl, self.url)
 
     def __repr__(self) -> str:
         return f"Access(url={self.url!r})"
 
     async def headers(self) -> dict[str, str]:
         """Credentials for one connection attempt. Vertex access tokens are refreshed in a
-        thread (google-auth blocks on HTTP) when they are missing or about to expire."""
+        thread (google-auth blocks on HTTP) when they are missing or about to expire. Extra
+        headers the app gave (a proxy's, say) go first; the credentials win over them."""
+        return {**self._extra_headers, **await self._credentials()}
+
+    async def _credentials(self) -> dict[str, str]:
         if self._vertex is not None and self._vertex.project:
             credentials = await asyncio.to_thread(_fresh_google_credentials, self._vertex)
             headers = {"Authorization": f"Bearer {credentials.token}"}

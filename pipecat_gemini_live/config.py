@@ -97,13 +97,22 @@ class VADSettings:
         for name in ("start_sensitivity", "end_sensitivity"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Sensitivity):
-                try:
-                    object.__setattr__(self, name, Sensitivity(str(value).upper()))
-                except ValueError:
-                    raise ConfigurationError(
-                        f"VADSettings.{name} must be Sensitivity.LOW or Sensitivity.HIGH, "
-                        f"got {value!r}."
-                    ) from None
+                object.__setattr__(self, name, _sensitivity(value, f"VADSettings.{name}"))
+
+
+def _sensitivity(value: Any, what: str) -> Sensitivity | None:
+    """``"high"``, ``Sensitivity.HIGH``, or google-genai's ``START_SENSITIVITY_HIGH`` (the
+    built-in service's spelling); ``*_UNSPECIFIED`` is the server's default."""
+    text = str(getattr(value, "value", value)).upper()
+    text = text.removeprefix("START_SENSITIVITY_").removeprefix("END_SENSITIVITY_")
+    if text == "UNSPECIFIED":
+        return None
+    try:
+        return Sensitivity(text)
+    except ValueError:
+        raise ConfigurationError(
+            f"{what} must be Sensitivity.LOW or Sensitivity.HIGH, got {value!r}."
+        ) from None
 
 
 _LANGUAGE_CODE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -179,6 +188,9 @@ class SessionConfig:
     top_p: float | None = None
     top_k: int | None = None
     max_output_tokens: int | None = None
+    seed: int | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
     thinking_budget: int | None = None
     thinking_level: str | None = None
     include_thoughts: bool = False
@@ -224,6 +236,8 @@ class SessionConfig:
             )
         _check_range("temperature", self.temperature, 0.0, 2.0)
         _check_range("top_p", self.top_p, 0.0, 1.0)
+        _check_range("frequency_penalty", self.frequency_penalty, -2.0, 2.0)
+        _check_range("presence_penalty", self.presence_penalty, -2.0, 2.0)
         if self.top_k is not None and self.top_k < 1:
             raise ConfigurationError(f"top_k must be >= 1, got {self.top_k}.")
         if self.max_output_tokens is not None and self.max_output_tokens < 1:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from typing import Any
 
 import websockets
@@ -23,6 +24,7 @@ from pipecat_gemini_live.errors import ConnectionClosed, ProtocolError
 from pipecat_gemini_live.events import ServerEvent, SetupComplete
 from pipecat_gemini_live.outgoing import ClientMessage
 from pipecat_gemini_live.recording import RecordingWriter
+from pipecat_gemini_live.tls import untrusted_hint
 
 # Close codes that a retry cannot fix: the same request would be refused again.
 _FATAL_CODES = {1007: "The request was invalid; check the settings named in the reason."}
@@ -79,11 +81,14 @@ class Connection:
         ping_interval: float | None,
         ping_timeout: float | None,
         recorder: RecordingWriter | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> Connection:
         """Connect; a refusal or a failure to connect is a :class:`ConnectionClosed`."""
+        tls: dict[str, Any] = {"ssl": ssl_context} if ssl_context is not None else {}
         try:
             ws = await connect(
                 url,
+                **tls,
                 additional_headers=headers,
                 open_timeout=open_timeout,
                 max_size=None,
@@ -103,6 +108,11 @@ class Connection:
                 f"HTTP {status} at the WebSocket upgrade",
                 retryable=status >= 500,
                 hint="Check the API key, the base_url and the API version." if status < 500 else "",
+            ) from None
+        except ssl.SSLCertVerificationError as error:
+            # The same certificate would be refused again: one clear error, no retries.
+            raise ConnectionClosed(
+                1015, "TLS handshake failed", retryable=False, hint=untrusted_hint(error)
             ) from None
         except (OSError, asyncio.TimeoutError, websockets.exceptions.InvalidHandshake) as error:
             raise ConnectionClosed(

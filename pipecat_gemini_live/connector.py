@@ -61,6 +61,7 @@ class Connector:
                 on_event=on_event,
                 retry=self._retry,
                 recorder=self._access.recorder(path, config, audio, self._name),
+                ssl_context=self._access.ssl,
             )
             self.session.handle = self._initial_handle
             self.session.conversation.uses_resumption = config.session_resumption

@@ -28,8 +28,9 @@ BLANK_USER_TURN = {"role": "user", "parts": [{"text": " "}]}
 
 
 class ContextSync:
-    def __init__(self, service: GeminiLiveService) -> None:
+    def __init__(self, service: GeminiLiveService, *, answer_first_context: bool = True) -> None:
         self._service = service
+        self._answer_first_context = answer_first_context
         self.context = LLMContext()
         self._seeded = False
         self._seed_queued = False  # the first context's history is on its way to the model
@@ -68,7 +69,7 @@ class ContextSync:
             await self._service.connect()  # nothing to seed: connect now, the user speaks first
             return
         self._seed_queued = True
-        await self._send_content(turns, turn_complete=True)
+        await self._send_content(turns, turn_complete=self._answer_first_context)
 
     async def on_append(self, messages: list[Any], *, run_llm: bool) -> None:
         """Messages the app appended (``LLMMessagesAppendFrame``) with no aggregator between."""

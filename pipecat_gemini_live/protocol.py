@@ -165,6 +165,9 @@ def setup_message(
         ("topP", config.top_p),
         ("topK", config.top_k),
         ("maxOutputTokens", config.max_output_tokens),
+        ("seed", config.seed),
+        ("frequencyPenalty", config.frequency_penalty),
+        ("presencePenalty", config.presence_penalty),
     ):
         if value is not None:
             generation[key] = value

@@ -30,6 +30,7 @@ from pipecat.adapters.llm.services.gemini_live_adapter import GeminiLiveLLMAdapt
 from pipecat.frames.frames import (
     CancelFrame,
     EndFrame,
+    EndWorkerFrame,
     Frame,
     FunctionCallCancelFrame,
     FunctionCallResultFrame,
@@ -52,7 +53,7 @@ from pipecat.services.llm_service import LLMService
 from pipecat.services.settings import LLMSettings
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 
-from pipecat_gemini_live import protocol
+from pipecat_gemini_live import protocol, spellings
 from pipecat_gemini_live.access import Access
 from pipecat_gemini_live.config import SessionConfig, ToolResponseScheduling, VertexSettings
 from pipecat_gemini_live.connector import Connector
@@ -96,6 +97,7 @@ from pipecat_gemini_live.session import (
     SessionEvent,
 )
 from pipecat_gemini_live.settings import GeminiLiveSettings, LiveConfig, default_settings, given
+from pipecat_gemini_live.tls import TrustedCertificates
 from pipecat_gemini_live.turns import (
     Effect,
     ReplyEnded,
@@ -162,6 +164,11 @@ class GeminiLiveService(LLMService):
         vertex: VertexSettings | None = None,
         record_to: str | os.PathLike[str] | None = None,
         record_audio: AudioMode = "full",
+        headers: Mapping[str, str] | None = None,
+        ssl: TrustedCertificates = None,
+        live_connect_config: Any = None,
+        inference_on_context_initialization: bool = True,
+        end_on_failure: bool = True,
         **kwargs: Any,
     ) -> None:
         """Create the service; every setting is validated here, before any connection.
@@ -204,10 +211,21 @@ class GeminiLiveService(LLMService):
                 JSON file (the format ``LiveEmulator.replay`` plays back); never the key.
             record_audio: ``"full"``, or ``"cut"`` to keep only the start of each audio and
                 image payload (small files; a replay then plays clicks, not speech).
+            headers: extra headers for the WebSocket handshake (a proxy's, say).
+            ssl: the CA certificate(s) to trust for a private ``wss://`` endpoint: the path
+                of a PEM file or an ``ssl.SSLContext`` (the system's CAs otherwise).
+            live_connect_config: google-genai's ``types.LiveConnectConfig`` (or its dict) for
+                setup fields this service does not model; merged into its setup, and an error
+                for a field it does model (it names the setting to use instead).
+            inference_on_context_initialization: whether the model answers the first context
+                (the bot speaks first); ``False`` seeds it as history only.
+            end_on_failure: after a fatal error (a wrong key, an exhausted retry budget), end
+                the pipeline (``EndWorkerFrame``); ``False`` leaves that to the app
+                (``on_pipeline_error``, or the worker's ``processor_unusable_policy``).
         """
         defaults = default_settings(model=model, system_instruction=system_instruction, voice=voice)
         if settings is not None:
-            defaults.apply_update(settings)
+            defaults.apply_update(spellings.translate(settings))
         super().__init__(settings=defaults, **kwargs)
         if not 10 <= input_chunk_ms <= 1000:
             raise ConfigurationError(
@@ -217,11 +235,22 @@ class GeminiLiveService(LLMService):
         if record_audio not in ("full", "cut"):
             raise ConfigurationError(f"record_audio must be 'full' or 'cut', got {record_audio!r}.")
         self._access = Access(
-            api_key=api_key, base_url=base_url, api_version=api_version, vertex=vertex
+            api_key=api_key,
+            base_url=base_url,
+            api_version=api_version,
+            vertex=vertex,
+            headers=headers,
+            ssl=ssl,
         )
-        self._live = LiveConfig(model_capabilities=model_capabilities, vertex=vertex, tools=tools)
+        self._live = LiveConfig(
+            model_capabilities=model_capabilities,
+            vertex=vertex,
+            tools=tools,
+            live_connect_config=live_connect_config,
+        )
         self._config = self._live.build(self._settings, self._functions)  # validates
         self._end_grace_seconds = end_grace_seconds
+        self._end_on_failure = end_on_failure
         self._connector = Connector(
             self._access,
             retry=retry,
@@ -251,7 +280,7 @@ class GeminiLiveService(LLMService):
             model=self._config.model,
             prices=prices if prices is not None else prices_for(self._config.model),
         )
-        self._context = ContextSync(self)
+        self._context = ContextSync(self, answer_first_context=inference_on_context_initialization)
         self._function_calls = FunctionCalls(self, async_tool_scheduling)
 
     def __repr__(self) -> str:
@@ -341,6 +370,11 @@ class GeminiLiveService(LLMService):
         """Validate and store new settings; an invalid update is refused, not half-applied.
         A new instruction applies in place (``contextUpdate``); anything else by switching to
         a new connection of the same conversation at the next safe point."""
+        try:
+            delta = spellings.translate(delta)  # type: ignore[arg-type]
+        except ConfigurationError as error:
+            await self.push_error(error_msg=f"{self}: settings update refused: {error}")
+            return {}
         changed = await super()._update_settings(delta)
         if not changed:
             return changed
@@ -448,6 +482,11 @@ class GeminiLiveService(LLMService):
         await self.push_error(
             error_msg=f"{self}: {error}", exception=error, force_treat_as_permanent=True
         )
+        if self._end_on_failure:
+            # Pipecat's worker leaves an unusable processor to the app by default; a call
+            # that cannot reach the model is over, so it ends (cleanly, queued frames first).
+            end = EndWorkerFrame(reason=f"{self}: {error}")
+            await self.push_frame(end, FrameDirection.UPSTREAM)
 
     # ------------------------------------------------------------------ frames in
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -154,8 +155,10 @@ class LiveSession:
         ping_interval: float | None = 30.0,
         ping_timeout: float | None = 60.0,
         recorder: RecordingWriter | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._url = url
+        self._ssl = ssl_context
         self._headers = headers
         self._build_setup = build_setup
         self._on_event = on_event
@@ -345,6 +348,7 @@ class LiveSession:
             ping_interval=self._ping[0],
             ping_timeout=self._ping[1],
             recorder=self._recorder,
+            ssl_context=self._ssl,
         )
         try:
             first = await connection.set_up(self._build_setup(handle), self._open_timeout)

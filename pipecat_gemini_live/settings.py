@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from loguru import logger
 from pipecat.services.settings import LLMSettings
@@ -22,6 +22,7 @@ from pipecat_gemini_live.config import (
     VertexSettings,
 )
 from pipecat_gemini_live.errors import ConfigurationError
+from pipecat_gemini_live.genai_config import setup_fields
 from pipecat_gemini_live.models import DEFAULT_MODEL, Backend, ModelCapabilities, capabilities_for
 from pipecat_gemini_live.tools import declarations_from
 
@@ -44,7 +45,17 @@ class GeminiLiveSettings(LLMSettings):
         media_resolution: resolution of images sent to the model.
         translation: ``TranslationSettings(target_language="es")`` for live speech translation.
         include_thoughts: ask thinking models for thought summaries (``LLMThought*Frame``s).
+        text_output: answer in text instead of audio (half-cascade models only).
+
+    The built-in ``GeminiLiveLLMService``'s spellings are accepted too, so its bots run
+    unchanged: ``modalities``, ``context_window_compression``, ``thinking``,
+    ``enable_affective_dialog``, ``proactivity``, ``voice_id``, and its value types
+    (``GeminiVADParams``, ``Language``, ``GeminiMediaResolution``, google-genai's configs).
+    They are translated on the way in (:mod:`.spellings`), so the stored settings hold
+    ours only, and read ``None``.
     """
+
+    _aliases: ClassVar[dict[str, str]] = {"voice_id": "voice"}
 
     voice: str | NotGiven = field(default_factory=lambda: NOT_GIVEN)
     language: str | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
@@ -63,6 +74,13 @@ class GeminiLiveSettings(LLMSettings):
     media_resolution: MediaResolution | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
     translation: TranslationSettings | NotGiven | None = field(default_factory=lambda: NOT_GIVEN)
     include_thoughts: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+    text_output: bool | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+    # The built-in's spellings (see :mod:`.spellings`).
+    modalities: Any = field(default_factory=lambda: NOT_GIVEN)
+    context_window_compression: Any = field(default_factory=lambda: NOT_GIVEN)
+    thinking: Any = field(default_factory=lambda: NOT_GIVEN)
+    enable_affective_dialog: Any = field(default_factory=lambda: NOT_GIVEN)
+    proactivity: Any = field(default_factory=lambda: NOT_GIVEN)
 
 
 def default_settings(
@@ -96,6 +114,12 @@ def default_settings(
         media_resolution=None,
         translation=None,
         include_thoughts=False,
+        text_output=False,
+        modalities=None,
+        context_window_compression=None,
+        thinking=None,
+        enable_affective_dialog=None,
+        proactivity=None,
     )
 
 
@@ -134,6 +158,10 @@ def session_config(
         top_p=given(s.top_p),
         top_k=given(s.top_k),
         max_output_tokens=given(s.max_tokens),
+        seed=given(s.seed),
+        frequency_penalty=given(s.frequency_penalty),
+        presence_penalty=given(s.presence_penalty),
+        text_output=bool(given(s.text_output, False)),
         thinking_budget=given(s.thinking_budget),
         thinking_level=given(s.thinking_level),
         affective_dialog=given(s.affective_dialog),
@@ -169,21 +197,26 @@ class LiveConfig:
         model_capabilities: ModelCapabilities | None,
         vertex: VertexSettings | None,
         tools: Any,
+        live_connect_config: Any = None,
     ) -> None:
         self._model_capabilities = model_capabilities
         self._vertex = vertex
         self.tools_given = tools  # handlers register from it at start (Pipecat's way)
         self._tools = declarations_from(tools)
+        backend = Backend.VERTEX if vertex is not None else Backend.GEMINI_API
+        self._extra_setup = setup_fields(live_connect_config, backend)
 
     def build(self, settings: GeminiLiveSettings, functions: dict[Any, Any]) -> SessionConfig:
         """Raises :class:`ConfigurationError` for anything the model would refuse."""
-        return session_config(
+        config = session_config(
             settings,
             model_capabilities=self._model_capabilities,
             vertex=self._vertex,
             tools=self._tools,
             non_blocking_tools=non_blocking_names(functions),
         )
+        config.extra_setup = self._extra_setup
+        return config
 
     def set_tools(self, tools: Any) -> bool:
         """New tools; False if they declare the same as before."""
