@@ -73,8 +73,9 @@ class GeminiLiveLLMService(GeminiLiveService):
 
         ``settings`` wins over ``params`` (which is read only when ``settings`` is not
         given, as the built-in does). ``file_api_base_url`` is refused: there is no File
-        API client here. ``http_options`` gives the endpoint (``base_url``), ``api_version``
-        and extra handshake ``headers``; its HTTP-client fields are refused.
+        API client here. ``http_options`` gives the endpoint (``base_url``), ``api_version``,
+        extra handshake ``headers`` and ``async_client_args={"ssl": context}``; its other
+        HTTP-client fields are refused.
         """
         if file_api_base_url is not None:
             raise ConfigurationError(
@@ -144,15 +145,21 @@ def settings_from_params(params: Any) -> GeminiLiveSettings:
 
 
 def connection_from_http_options(http_options: Any) -> dict[str, Any]:
-    """``base_url``, ``api_version`` and ``headers`` from google-genai's ``HttpOptions`` (or
-    its dict); the fields that configure an HTTP client are refused by name."""
+    """``base_url``, ``api_version``, ``headers`` and the trusted certificates
+    (``async_client_args={"ssl": context}``) from google-genai's ``HttpOptions`` (or its dict);
+    the fields that configure an HTTP client are refused by name."""
     if http_options is None:
         return {}
     if isinstance(http_options, dict):
         given = {k: v for k, v in http_options.items() if v is not None}
     else:
         given = {k: v for k, v in vars(http_options).items() if v is not None}
-    refused = sorted(set(given) - _HTTP_OPTIONS_TAKEN)
+    client_args = given.pop("async_client_args", None) or {}
+    if set(client_args) == {"ssl"}:  # the built-in's way to trust a private endpoint
+        given["ssl"] = client_args["ssl"]
+    elif client_args:
+        given["async_client_args"] = client_args
+    refused = sorted(set(given) - _HTTP_OPTIONS_TAKEN - {"ssl"})
     if refused:
         raise ConfigurationError(
             f"http_options: {', '.join(refused)} configure an HTTP client, which this service "
@@ -166,4 +173,6 @@ def connection_from_http_options(http_options: Any) -> dict[str, Any]:
         out["api_version"] = str(given["api_version"])
     if given.get("headers"):
         out["headers"] = dict(given["headers"])
+    if "ssl" in given:
+        out["ssl"] = given["ssl"]
     return out

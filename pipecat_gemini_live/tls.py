@@ -41,9 +41,24 @@ def tls_context(trusted: TrustedCertificates, url: str) -> ssl.SSLContext | None
 
 
 def untrusted_hint(error: ssl.SSLCertVerificationError) -> str:
-    reason = error.verify_message or str(error)
+    reason = getattr(error, "verify_message", None) or str(error)
     return (
         f"The server's certificate is not trusted ({reason}). Trust it for this service with "
         "ssl='path/to/ca.pem' (or an ssl.SSLContext); for the bundled emulator started with "
         "--tls, that is the cert.pem it printed."
     )
+
+
+def certificate_error(error: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate refusal behind an HTTP client's error (aiohttp and httpx wrap it)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current
+        wrapped = getattr(current, "certificate_error", None)  # aiohttp
+        if isinstance(wrapped, ssl.SSLCertVerificationError):
+            return wrapped
+        current = current.__cause__ or current.__context__
+    return None

@@ -101,6 +101,25 @@ async def test_seeded_history_and_a_run_reach_the_model_as_client_content():
         assert emu.sessions[0].turns[0]["kind"] == "content"
 
 
+async def test_without_inference_on_the_first_context_it_is_history_and_the_user_speaks_first():
+    responder = ScriptedResponder([Reply(text="Hello Ada.", input_transcript="Hi.")])
+    async with LiveEmulator(api_key="test-key", responder=responder) as emu:
+        llm = GeminiLiveService(
+            api_key="test-key", base_url=emu.base_url, inference_on_context_initialization=False
+        )
+        context = LLMContext([{"role": "user", "content": "My name is Ada."}])
+        async with running_bot([llm]) as bot:
+            await bot.worker.queue_frame(LLMContextFrame(context))
+            await emu.wait_until(lambda: emu.sessions and emu.sessions[0].client_content)
+            await asyncio.sleep(0.5)
+            assert not emu.sessions[0].turns  # the bot did not speak first
+            await bot.say(speech(0.6) + silence(0.8))
+            await bot.wait_for(lambda: bot.tail.frames(LLMFullResponseEndFrame))
+        (content,) = emu.sessions[0].client_content
+        assert content["turn_complete"] is False
+        assert emu.sessions[0].turns[0]["kind"] == "speech"
+
+
 async def test_3_1_seeded_gets_history_config_first_and_the_model_waits_for_the_history():
     context = LLMContext([{"role": "user", "content": "Hello, I am Ada."}])
     async with LiveEmulator(api_key="test-key") as emu:
