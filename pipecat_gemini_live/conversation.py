@@ -56,10 +56,12 @@ class ConversationState:
 
     @property
     def at_safe_point(self) -> bool:
-        """Between replies, no tool call pending, the user not mid-turn, and (when resuming)
-        holding a handle that covers everything said so far: a switch now loses nothing."""
+        """Between replies, no tool call pending, the user not mid-turn, the model not still
+        working (extended thinking), and (when resuming) holding a handle that covers
+        everything said so far: a switch now loses nothing."""
         fresh = self.handle_is_current or not self.uses_resumption
-        return not self.replying and not self.tools.pending and fresh and not self.user_turn_open
+        idle = not (self.replying or self.working or self.user_turn_open)
+        return idle and not self.tools.pending and fresh
 
     def observe(self, event: ServerEvent) -> None:
         if isinstance(event, (AudioChunk, ModelText, OutputTranscript, ToolCall)):

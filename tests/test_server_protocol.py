@@ -569,12 +569,6 @@ async def test_an_end_frame_waits_for_a_working_model_no_longer_than_the_grace_p
     assert warnings.containing("ending with a reply still in progress")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ConversationState.observe records interactionStatus in `working`, but "
-    "`at_safe_point` never reads it: a planned switch happens at once while the model is "
-    "still IN_PROGRESS",
-)
 async def test_a_planned_switch_waits_while_a_thinking_model_is_still_at_work():
     responder = ScriptedResponder([Reply(text="Let me think about that.")])
     async with LiveEmulator(responder=responder) as emu:
