@@ -2,10 +2,11 @@
 
     python benchmarks/emulator_sessions.py [--sessions 50] [--seconds 10]
 
-Starts the emulator CLI in its own process (plain ws, replies paced in real time), then opens
-``--sessions`` raw WebSocket sessions from this process. Each streams 16 kHz speech-like audio
-in real time (40 ms chunks: 1.5 s of speech, 1.5 s of silence, repeated) and reads the spoken
-replies. The emulator's CPU time is read from /proc before and after. Prints one table.
+Starts the emulator in its own process (``emulator_process.py``: plain ws, replies paced in
+real time), then opens ``--sessions`` raw WebSocket sessions from this process. Each streams
+16 kHz speech-like audio in real time (40 ms chunks: 1.5 s of speech, 1.5 s of silence,
+repeated) and reads the spoken replies. The emulator's CPU time is read from /proc before
+and after. Prints one table.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import argparse
 import asyncio
 import base64
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,15 +23,13 @@ from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from emulator_process import EmulatorProcess  # noqa: E402
 
 from tests.pipeline_kit import silence, speech  # noqa: E402
 
 CHUNK = 1280  # 40 ms of 16 kHz mono PCM16
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def audio_messages(seed: int) -> list[str]:
@@ -79,23 +76,17 @@ async def conversation(url: str, seed: int, seconds: float, stats: dict) -> None
 
 
 async def main(sessions: int, seconds: float) -> None:
-    emulator = subprocess.Popen(
-        [sys.executable, "-m", "pipecat_gemini_live.emulator", "--port", "0", "--any-key"],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
+    emulator = EmulatorProcess(tls=False, pace=1.0)
     try:
-        assert emulator.stdout is not None
-        base = emulator.stdout.readline().split()[-1]
-        url = base + "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+        url = emulator.base_url + (
+            "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+        )
         stats = {"messages": 0, "replies": 0, "audio_seconds": 0.0}
-        before, wall = cpu_seconds(emulator.pid), time.monotonic()
+        before, wall = emulator.cpu_seconds(), time.monotonic()
         await asyncio.gather(*(conversation(url, n, seconds, stats) for n in range(sessions)))
-        cpu, wall = cpu_seconds(emulator.pid) - before, time.monotonic() - wall
+        cpu, wall = emulator.cpu_seconds() - before, time.monotonic() - wall
     finally:
-        emulator.terminate()
-        emulator.wait(5)
+        emulator.stop()
 
     core_share = cpu / wall
     per_session = 1000 * cpu / stats["audio_seconds"]

@@ -1,274 +1,377 @@
-"""CPU per second of conversation: GeminiLiveService vs Pipecat's built-in GeminiLiveLLMService.
+"""This service beside Pipecat's built-in GeminiLiveLLMService: CPU, latency, memory, sessions.
 
-    python benchmarks/run.py [--turns 10] [--speed 4] [--repeats 5] [--chunk-ms 50]
+    python benchmarks/run.py [--rounds 3] [--repeats 3] [--only cpu,latency,memory,sessions]
 
-Each service runs in its own process, in a real Pipecat pipeline, against one bundled emulator
-running in a process of its own (over TLS for both, because the built-in service's SDK always
-uses TLS). The same conversation is streamed into each: turns of speech-like audio and silence
-as 20 ms frames, at ``--speed`` x real time, at 16 kHz mono (Pipecat's default input) and at
-48 kHz mono (WebRTC's native rate). CPU is the client process's CPU time over the conversation;
-a baseline run (the same pipeline and input with a pass-through in place of the service) gives
-the pipeline's own share, and the rest is the service's. Memory is the growth of the Python heap
-over the conversation, measured in a separate run (tracemalloc distorts CPU). Prints one table.
+Each service runs in its own process, in the same real Pipecat pipeline, against one bundled
+emulator in a process of its own (TLS for both: the built-in's SDK always uses it), on the same
+conversation (turns of speech-like audio and silence, 20 ms frames, at 16 kHz and 48 kHz).
+Prints one table:
+
+- **CPU, service only**: the service's own work, counted in-process callback by callback
+  (``loop_accounting``: its stage, its tasks, its socket) less what a pass-through stage costs
+  in the same run. Measured at 4x real time (what a call costs, with this machine's penalty
+  for waking from idle) and at full speed (no idle; what noise can least inflate). Each figure
+  is the median over ``--repeats`` interleaved runs; the command does ``--rounds`` rounds and
+  prints the spread of each figure across them.
+- **CPU, whole pipeline**: the process's CPU over the same runs (what a user pays), beside a
+  pipeline with a pass-through in place of the service.
+- **Latency added** (real time): input, from the frame holding an audio message's first sample
+  reaching the service to the message written to the socket, and from the frame holding its
+  last sample (a chunked service holds audio until its chunk is full); output, from a server
+  message's arrival to its audio reaching the next processor; barge-in, from ``interrupted``
+  to the ``InterruptionFrame``.
+- **Sessions per core** (``sessions.py``): the most concurrent real-time sessions in one
+  process whose event loop lags under 20 ms at p99.
+- **Memory per hour**: RSS and Python heap growth over ``--memory-minutes`` of conversation
+  fed as fast as the pipeline takes it, scaled to an hour.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
 
+from emulator_process import EmulatorProcess  # noqa: E402
+from sessions import largest_under, run_sessions  # noqa: E402
 
-def speech_and_silence(turns: int, rate: int) -> list[bytes]:
-    from tests.pipeline_kit import silence, speech
-
-    pcm = b""
-    for turn in range(turns):
-        pcm += speech(2.0, rate, seed=turn) + silence(2.5, rate)
-    frame = 2 * rate // 50
-    return [pcm[i : i + frame] for i in range(0, len(pcm), frame)]
+KINDS = ("ours", "builtin", "baseline")
+RATES = (16000, 48000)
 
 
-class EmulatorProcess:
-    """The emulator in its own process (the CLI), so its CPU and the GIL are not shared."""
-
-    def __init__(self, speed: float) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "pipecat_gemini_live.emulator",
-            "--port",
-            "0",
-            "--tls",
-            "--any-key",
-            "--pace",
-            str(speed),
-        ]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-        assert self.process.stdout is not None
-        self.base_url = self.process.stdout.readline().split()[-1]
-        self.cert_path = self.process.stdout.readline().split()[-1]
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(5)
-
-
-class PassThrough:
-    """Stands in for the service in the baseline run: the pipeline's own cost for the same input."""
-
-    @staticmethod
-    def make():
-        from pipecat.processors.frame_processor import FrameProcessor
-
-        class Pass(FrameProcessor):
-            async def process_frame(self, frame, direction):
-                await super().process_frame(frame, direction)
-                await self.push_frame(frame, direction)
-
-        return Pass()
-
-
-def make_service(kind: str, base_url: str):
-    if kind == "baseline":
-        return PassThrough.make()
-    if kind == "ours":
-        from pipecat_gemini_live import GeminiLiveService
-
-        return GeminiLiveService(
-            input_chunk_ms=int(os.environ.get("BENCH_CHUNK_MS", "50")),
-            api_key="bench-key",
-            base_url=base_url.replace("https://", "wss://"),
-            model="gemini-2.5-flash-native-audio-preview-12-2025",
-        )
-    from google.genai.types import HttpOptions
-    from pipecat.services.google.gemini_live.llm import GeminiLiveLLMService
-
-    return GeminiLiveLLMService(
-        api_key="bench-key",
-        settings=GeminiLiveLLMService.Settings(
-            model="models/gemini-2.5-flash-native-audio-preview-12-2025", voice="Puck"
-        ),
-        http_options=HttpOptions(base_url=base_url, api_version="v1beta"),
-    )
-
-
-async def converse(
-    kind: str, base_url: str, rate: int, turns: int, speed: float, measure_memory: bool
-) -> dict:
-    from pipecat.frames.frames import InputAudioRawFrame, LLMContextFrame
-    from pipecat.processors.aggregators.llm_context import LLMContext
-
-    from tests.pipeline_kit import running_bot
-
-    frames = speech_and_silence(turns, rate)
-    llm = make_service(kind, base_url)
-    async with running_bot([llm], metrics=True, record=False) as bot:
-        context = LLMContext([{"role": "system", "content": "Be brief."}])
-        await bot.worker.queue_frame(LLMContextFrame(context))
-        if kind != "baseline":
-            await bot.wait_for(lambda: bot.tail.output_audio_bytes > 0, 15)  # greeting
-        if measure_memory:
-            import tracemalloc
-
-            tracemalloc.start()
-            heap_before = tracemalloc.get_traced_memory()[0]
-        cpu_before, wall_before = time.process_time(), time.monotonic()
-        for audio in frames:
-            await bot.worker.queue_frame(InputAudioRawFrame(audio, rate, 1))
-            await asyncio.sleep(0.02 / speed)
-        await asyncio.sleep(2.5 / speed)  # the last reply
-        cpu = time.process_time() - cpu_before
-        wall = time.monotonic() - wall_before
-        heap_growth = 0
-        if measure_memory:
-            heap_growth = tracemalloc.get_traced_memory()[0] - heap_before
-            tracemalloc.stop()
-        reply_seconds = bot.tail.output_audio_bytes / 2 / 24000
-    conversation_seconds = len(frames) * 0.02
-    return {
-        "cpu": cpu,
-        "wall": wall,
-        "conversation_seconds": conversation_seconds,
-        "reply_seconds": reply_seconds,
-        "heap_growth": heap_growth,
-    }
-
-
-def child(args: argparse.Namespace) -> None:
-    from loguru import logger
-
-    logger.remove()
-    result = asyncio.run(
-        converse(args.kind, args.base_url, args.rate, args.turns, args.speed, args.measure_memory)
-    )
-    print("RESULT " + json.dumps(result))
-
-
-def run_child(
-    emulator: EmulatorProcess, kind: str, rate: int, turns: int, speed: float, memory: bool
-) -> dict:
-    command = [sys.executable, __file__, "--child", "--kind", kind, "--rate", str(rate)]
-    command += ["--turns", str(turns), "--speed", str(speed), "--base-url", emulator.base_url]
-    # The child sets BENCH_CHUNK_MS from its own arguments, so the chunk size goes as one too.
-    command += ["--chunk-ms", os.environ["BENCH_CHUNK_MS"]]
-    command += ["--measure-memory"] if memory else []
+def child(emulator: EmulatorProcess, *args: str, timeout: float = 900) -> dict[str, Any]:
+    """Run ``conversation.py`` with ``args``; its RESULT line, parsed."""
+    command = [sys.executable, str(HERE / "conversation.py"), "--base-url", emulator.base_url]
     env = dict(
         os.environ,
         NO_PROXY="127.0.0.1,localhost",
         PYTHONWARNINGS="ignore",
         SSL_CERT_FILE=emulator.cert_path,
     )
-    out = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    out = subprocess.run(
+        [*command, *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT
+    )
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    raise RuntimeError(f"{kind} run failed:\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
+            result: dict[str, Any] = json.loads(line[7:])
+            return result
+    raise RuntimeError(f"{args} failed:\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
+
+
+def per_second(result: dict[str, Any]) -> tuple[float, float]:
+    """(service-only, whole process) CPU in ms per second of conversation."""
+    owners, seconds = result["owners"], result["conversation_seconds"]
+    own = owners.get("stage", 0.0) + owners.get("service", 0.0) - owners.get("probe", 0.0)
+    return 1000 * own / seconds, 1000 * result["process_cpu"] / seconds
+
+
+def cpu_section(args: argparse.Namespace, paced: EmulatorProcess, burst: EmulatorProcess) -> dict:
+    """{(speed, rate, kind): [per round: (service-only median, whole-process median)]}."""
+    table: dict[tuple[float, int, str], list[tuple[float, float]]] = {}
+    for round_number in range(args.rounds):
+        started = time.monotonic()
+        for speed, emulator in ((args.speed, paced), (0.0, burst)):
+            for rate in RATES:
+                runs: dict[str, list[tuple[float, float]]] = {kind: [] for kind in KINDS}
+                for _ in range(args.repeats):  # interleaved: noise hits every kind alike
+                    for kind in KINDS:
+                        result = child(
+                            emulator,
+                            *("--mode", "cpu", "--kind", kind, "--rate", str(rate)),
+                            *("--turns", str(args.turns), "--speed", str(speed)),
+                        )
+                        runs[kind].append(per_second(result))
+                for kind, values in runs.items():
+                    table.setdefault((speed, rate, kind), []).append(
+                        (
+                            statistics.median(v[0] for v in values),
+                            statistics.median(v[1] for v in values),
+                        )
+                    )
+        log(f"cpu round {round_number + 1}/{args.rounds}: {time.monotonic() - started:.0f} s")
+    return table
+
+
+def latency_section(emulator: EmulatorProcess) -> dict[tuple[int, str], dict[str, list[float]]]:
+    results = {}
+    for rate in RATES:
+        for kind in ("ours", "builtin"):
+            results[(rate, kind)] = child(
+                emulator, "--mode", "latency", "--kind", kind, "--rate", str(rate)
+            )
+    log("latency done")
+    return results
+
+
+def memory_section(args: argparse.Namespace, emulator: EmulatorProcess) -> dict[str, dict]:
+    results = {
+        kind: child(
+            emulator,
+            *("--mode", "memory", "--kind", kind, "--minutes", str(args.memory_minutes)),
+        )
+        for kind in ("ours", "builtin")
+    }
+    log("memory done")
+    return results
+
+
+def sessions_section(args: argparse.Namespace, emulator: EmulatorProcess) -> dict[str, dict]:
+    results = {}
+    for kind in ("ours", "builtin"):
+
+        def measure(n: int, kind: str = kind) -> dict[str, Any]:
+            result = run_sessions(emulator, kind, n, args.session_seconds)
+            log(
+                f"sessions {kind} x{n}: lag p99 {result['lag_p99']:.1f} ms, "
+                f"cpu {100 * result['cpu_share']:.0f} %"
+            )
+            return result
+
+        results[kind] = largest_under(measure, limit_ms=20.0, start=args.sessions_start)
+    return results
+
+
+def log(message: str) -> None:
+    print(f"  [{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------------- table
+
+
+def spread(values: list[float]) -> str:
+    """Half the range across rounds, relative to their median: the figure is +/- this."""
+    if len(values) < 2:
+        return "-"
+    middle = statistics.median(values)
+    return f"±{50 * (max(values) - min(values)) / middle:.0f} %" if middle else "-"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def print_table(args: argparse.Namespace, results: dict[str, Any], seconds: float) -> None:
+    rows: list[tuple[str, str, str, str, str]] = []
+
+    def section(title: str) -> None:
+        rows.append((title, "", "", "", ""))
+
+    cpu = results.get("cpu")
+    if cpu:
+        section("CPU, service only, ms per second of conversation (in-process count)")
+        for speed in (args.speed, 0.0):
+            for rate in RATES:
+                ours = [r[0] for r in cpu[(speed, rate, "ours")]]
+                builtin = [r[0] for r in cpu[(speed, rate, "builtin")]]
+                ratios = [o / b for o, b in zip(ours, builtin, strict=True)]
+                pace = f"{speed:g}x real time" if speed else "full speed"
+                rows.append(
+                    (
+                        f"  {rate // 1000} kHz, {pace}",
+                        f"{statistics.median(ours):.2f}",
+                        f"{statistics.median(builtin):.2f}",
+                        f"{statistics.median(ratios):.2f}",
+                        f"{spread(ours)} / {spread(builtin)} / {spread(ratios)}",
+                    )
+                )
+        base = {
+            rate: statistics.median(r[1] for r in cpu[(args.speed, rate, "baseline")])
+            for rate in RATES
+        }
+        section(
+            f"CPU, whole pipeline, ms/s at {args.speed:g}x (pass-through pipeline: "
+            f"{base[16000]:.1f} at 16 kHz, {base[48000]:.1f} at 48 kHz)"
+        )
+        for rate in RATES:
+            ours = [r[1] for r in cpu[(args.speed, rate, "ours")]]
+            builtin = [r[1] for r in cpu[(args.speed, rate, "builtin")]]
+            ratios = [o / b for o, b in zip(ours, builtin, strict=True)]
+            rows.append(
+                (
+                    f"  {rate // 1000} kHz",
+                    f"{statistics.median(ours):.1f}",
+                    f"{statistics.median(builtin):.1f}",
+                    f"{statistics.median(ratios):.2f}",
+                    f"{spread(ours)} / {spread(builtin)} / {spread(ratios)}",
+                )
+            )
+    latency = results.get("latency")
+    if latency:
+        section("Latency added, ms, p50 / p99 (real time)")
+        figures: list[tuple[str, str, Callable[[int], str]]] = [
+            ("input_held", "input, first sample in -> written", lambda rate: f"{rate // 1000} kHz"),
+            ("input_after_last", "input, last sample in -> written", lambda r: f"{r // 1000} kHz"),
+        ]
+        for key, title, label in figures:
+            for rate in RATES:
+                rows.append(
+                    (
+                        f"  {title}, {label(rate)}",
+                        *(
+                            f"{1000 * percentile(latency[(rate, k)][key], 0.5):.1f} / "
+                            f"{1000 * percentile(latency[(rate, k)][key], 0.99):.1f}"
+                            for k in ("ours", "builtin")
+                        ),
+                        "",
+                        "",
+                    )
+                )
+        for key, title in (
+            ("output", "output, server audio in -> next processor"),
+            ("barge_in", "barge-in, interrupted in -> InterruptionFrame"),
+        ):
+            pooled = {
+                k: [v for rate in RATES for v in latency[(rate, k)][key]]
+                for k in ("ours", "builtin")
+            }
+            rows.append(
+                (
+                    f"  {title}",
+                    *(
+                        f"{1000 * percentile(pooled[k], 0.5):.1f} / "
+                        f"{1000 * percentile(pooled[k], 0.99):.1f}"
+                        for k in ("ours", "builtin")
+                    ),
+                    "",
+                    f"n = {len(pooled['ours'])}, {len(pooled['builtin'])}",
+                )
+            )
+    sessions = results.get("sessions")
+    if sessions:
+        section(
+            f"Sessions in one process (16 kHz, 20 ms frames, real time, {args.session_seconds:g} s)"
+        )
+        best = {k: sessions[k]["best"] for k in ("ours", "builtin")}
+        rows.append(
+            (
+                "  most sessions with loop lag p99 < 20 ms",
+                *(str(best[k]["sessions"]) for k in ("ours", "builtin")),
+                f"{best['ours']['sessions'] / max(1, best['builtin']['sessions']):.1f}",
+                "",
+            )
+        )
+        rows.append(
+            (
+                "  there: lag p50 / p99 / max, ms",
+                *(
+                    f"{best[k]['lag_p50']:.1f} / {best[k]['lag_p99']:.1f} / "
+                    f"{best[k]['lag_max']:.0f}"
+                    for k in ("ours", "builtin")
+                ),
+                "",
+                "",
+            )
+        )
+        rows.append(
+            (
+                "  there: CPU, share of one core",
+                *(f"{100 * best[k]['cpu_share']:.0f} %" for k in ("ours", "builtin")),
+                "",
+                "",
+            )
+        )
+    memory = results.get("memory")
+    if memory:
+        section(f"Memory per hour of conversation ({args.memory_minutes:g} min fed at full speed)")
+        for key, title in (("rss_per_hour", "RSS"), ("heap_per_hour", "Python heap")):
+            rows.append(
+                (
+                    f"  {title}, MB/h",
+                    *(f"{memory[k][key] / 1e6:+.1f}" for k in ("ours", "builtin")),
+                    "",
+                    "",
+                )
+            )
+
+    header = ("", "ours", "built-in", "ours/built-in", "spread: ours / built-in / ratio")
+    widths = [max(len(r[i]) for r in [*rows, header] if r[1] or i == 0) for i in range(5)]
+    widths[0] = max(widths[0], *(len(r[0]) for r in rows if not r[1]))
+    print()
+    print(
+        f"pipecat-gemini-live vs Pipecat's GeminiLiveLLMService; {os.cpu_count()} CPUs "
+        f"({platform.machine()}), Python {platform.python_version()}, {seconds / 60:.0f} min"
+    )
+    print(
+        f"command: python benchmarks/run.py --rounds {args.rounds} --repeats {args.repeats} "
+        f"--turns {args.turns} --speed {args.speed:g}"
+    )
+    print()
+    line = " | ".join(
+        h.ljust(w) if i == 0 else h.rjust(w)
+        for i, (h, w) in enumerate(zip(header, widths, strict=True))
+    )
+    print(line)
+    print("-" * len(line))
+    for row in rows:
+        if not row[1]:
+            print(row[0])
+            continue
+        print(
+            " | ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+    if sessions:
+        for kind in ("ours", "builtin"):
+            tried = sorted(sessions[kind]["tried"], key=lambda r: r["sessions"])
+            print(
+                f"sessions tried, {kind} (N: lag p99 ms, CPU %, emulator CPU %): "
+                + ", ".join(
+                    f"{r['sessions']}: {r['lag_p99']:.0f}, {100 * r['cpu_share']:.0f}, "
+                    f"{100 * r['emulator_share']:.0f}"
+                    for r in tried
+                )
+            )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--kind", default="ours")
-    parser.add_argument("--rate", type=int, default=16000)
-    parser.add_argument("--turns", type=int, default=10)
-    parser.add_argument("--speed", type=float, default=4.0)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the CPU runs")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved runs per round")
+    parser.add_argument("--turns", type=int, default=4, help="turns per CPU run (4.5 s each)")
+    parser.add_argument("--speed", type=float, default=4.0, help="pacing of the paced CPU runs")
+    parser.add_argument("--memory-minutes", type=float, default=20.0)
+    parser.add_argument("--session-seconds", type=float, default=30.0)
+    parser.add_argument("--sessions-start", type=int, default=40)
     parser.add_argument(
-        "--chunk-ms", type=int, default=50, help="our service's input chunk (its default: 50)"
+        "--only", default="cpu,latency,memory,sessions", help="comma-separated sections"
     )
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--measure-memory", action="store_true")
-    parser.add_argument("--base-url", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    os.environ["BENCH_CHUNK_MS"] = str(args.chunk_ms)  # children inherit it
-    if args.child:
-        child(args)
-        return
-
-    emulator = EmulatorProcess(args.speed)
+    sections = set(args.only.split(","))
+    started = time.monotonic()
+    results: dict[str, Any] = {}
+    paced = EmulatorProcess(tls=True, pace=args.speed)
+    burst = EmulatorProcess(tls=True, pace=0)
+    live = EmulatorProcess(tls=True, pace=1)
     try:
-        report(args, emulator)
+        if "cpu" in sections:
+            results["cpu"] = cpu_section(args, paced, burst)
+        if "latency" in sections:
+            results["latency"] = latency_section(live)
+        if "memory" in sections:
+            results["memory"] = memory_section(args, burst)
+        if "sessions" in sections:
+            results["sessions"] = sessions_section(args, live)
     finally:
-        emulator.stop()
-
-
-def report(args: argparse.Namespace, emulator: EmulatorProcess) -> None:
-    kinds = ("ours", "builtin", "baseline")
-    rows = []
-    runs: dict[str, list[dict]] = {}
-    for rate in (16000, 48000):
-        runs = {k: [] for k in kinds}
-        for _ in range(args.repeats):  # interleaved, so machine noise hits all kinds alike
-            for kind in kinds:
-                runs[kind].append(run_child(emulator, kind, rate, args.turns, args.speed, False))
-        per_second = {
-            k: [1000 * r["cpu"] / r["conversation_seconds"] for r in runs[k]] for k in kinds
-        }
-        # Medians, and the least run of each kind: noise from other processes only ever adds
-        # CPU, so the least run is the least disturbed one (the reasoning of Python's timeit).
-        cpu = {k: statistics.median(v) for k, v in per_second.items()}
-        least = {k: min(v) for k, v in per_second.items()}
-        reply = {k: statistics.median(r["reply_seconds"] for r in runs[k]) for k in kinds}
-        # The same ratio within each repeat (its three runs ran back to back): its spread shows
-        # how far one run of this benchmark can be trusted.
-        paired = sorted(
-            (o["cpu"] - b["cpu"]) / max(1e-9, i["cpu"] - b["cpu"])
-            for o, i, b in zip(runs["ours"], runs["builtin"], runs["baseline"], strict=True)
-        )
-        rows.append((rate, cpu, least, reply, paired))
-    memory = {
-        k: run_child(emulator, k, 16000, args.turns, args.speed, True)["heap_growth"]
-        for k in ("ours", "builtin")
-    }
-
-    conversation = runs["ours"][0]["conversation_seconds"]
-    print(
-        f"\nCPU per second of conversation ({args.turns} turns, {conversation:.0f} s of user "
-        f"audio, {args.speed:g}x real time, {args.repeats} interleaved runs of each; "
-        "lower is better)\n"
-    )
-    header = (
-        f"{'input':>7} | {'service':>8} | {'reply s':>7} | pipeline CPU ms/s (median, least) | "
-        "service CPU ms/s (median, least)"
-    )
-    print(header)
-    print("-" * len(header))
-    for rate, cpu, least, reply, paired in rows:
-        for kind in kinds:
-            own = ""
-            if kind != "baseline":
-                own = f"{cpu[kind] - cpu['baseline']:6.2f}, {least[kind] - least['baseline']:6.2f}"
-            print(
-                f"{rate // 1000:>4}kHz | {kind:>8} | {reply[kind]:>7.1f} | "
-                f"{cpu[kind]:>19.2f}, {least[kind]:6.2f}       | {own}"
-            )
-
-        def ratio(values: dict[str, float]) -> float:
-            own = values["ours"] - values["baseline"]
-            return own / max(1e-9, values["builtin"] - values["baseline"])
-
-        print(
-            f"{'':>7} | ours/built-in, service alone: {ratio(cpu):.2f} by medians, "
-            f"{ratio(least):.2f} by least runs, {paired[0]:.2f} to {paired[-1]:.2f} per repeat; "
-            f"whole pipeline {cpu['ours'] / cpu['builtin']:.2f}"
-        )
-    print(
-        "\nPython heap growth over the conversation (16 kHz): "
-        f"ours {memory['ours'] / 1024:.0f} KB, built-in {memory['builtin'] / 1024:.0f} KB"
-    )
-    print(
-        "\n'service CPU' is the pipeline's CPU minus the baseline run's (the same pipeline and "
-        "input with a pass-through in place of the service)."
-    )
+        for emulator in (paced, burst, live):
+            emulator.stop()
+    print_table(args, results, time.monotonic() - started)
 
 
 if __name__ == "__main__":
