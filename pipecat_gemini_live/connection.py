@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
+import os
 import ssl
+import struct
 from typing import Any
 
 import websockets
@@ -18,6 +21,12 @@ from loguru import logger
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed as WebSocketClosed
 from websockets.exceptions import InvalidStatus
+from websockets.protocol import State
+
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # websockets built without its C extension
+    from websockets.utils import apply_mask
 
 from pipecat_gemini_live import protocol
 from pipecat_gemini_live.errors import ConnectionClosed, ProtocolError
@@ -35,6 +44,9 @@ _POLICY_HINTS = (
 )
 # Worded without "key: ..." or "key=...": Pipecat redacts anything that looks like a credential.
 _KEY_HINT = "Check the API key you passed as api_key, or set GOOGLE_API_KEY (or GEMINI_API_KEY)."
+# websockets 14+ sends UTF-8 bytes as a text frame as they are (``text=True``); older versions
+# take a string, which they encode again.
+_SENDS_TEXT_BYTES = "text" in inspect.signature(ClientConnection.send).parameters
 
 
 def classify_close(code: int, reason: str) -> ConnectionClosed:
@@ -64,12 +76,41 @@ def classify_close(code: int, reason: str) -> ConnectionClosed:
     return ConnectionClosed(code, reason, retryable=True)
 
 
+class MaskKeys:
+    """Masking keys for client frames (RFC 6455 5.3), drawn from the OS's CSPRNG 256 at a time:
+    websockets draws each with a system call of its own, a cost per audio chunk."""
+
+    def __init__(self) -> None:
+        self._keys = b""
+        self._next = 0
+
+    def take(self) -> bytes:
+        if self._next >= len(self._keys):
+            self._keys, self._next = os.urandom(4 * 256), 0
+        key = self._keys[self._next : self._next + 4]
+        self._next += 4
+        return key
+
+
+def text_frame(payload: bytes, mask: bytes) -> bytes:
+    """A whole, final, masked client text frame (RFC 6455 5.2), as websockets writes it."""
+    length = len(payload)
+    if length < 126:
+        header = struct.pack("!BB", 0x81, 0x80 | length)
+    elif length < 1 << 16:
+        header = struct.pack("!BBH", 0x81, 0x80 | 126, length)
+    else:
+        header = struct.pack("!BBQ", 0x81, 0x80 | 127, length)
+    return b"".join((header, mask, apply_mask(payload, mask)))
+
+
 class Connection:
     """An open, set-up WebSocket. Make one with :meth:`open`."""
 
     def __init__(self, ws: ClientConnection, recorder: RecordingWriter | None) -> None:
         self._ws = ws
         self._recorder = recorder
+        self._masks = MaskKeys()
 
     @classmethod
     async def open(
@@ -154,7 +195,22 @@ class Connection:
         """Raises websockets' ``ConnectionClosed`` if the socket is gone (the caller keeps the
         message for the next connection)."""
         text = message.encode()  # the one place a message becomes text
-        await self._ws.send(text)
+        ws = self._ws
+        if isinstance(text, str):
+            await ws.send(text)
+        elif (
+            ws.protocol.state is State.OPEN
+            and not ws.transport.is_closing()
+            and not ws.transport.get_write_buffer_size()
+        ):
+            # Audio, 20 times a second: one frame built in one buffer and written at once.
+            # websockets' send would frame the same bytes through several layers and a system
+            # call for its mask; anything unusual (closing, a backlog to drain) goes there.
+            ws.transport.write(text_frame(text, self._masks.take()))
+        elif _SENDS_TEXT_BYTES:
+            await ws.send(text, text=True)
+        else:
+            await ws.send(text.decode())
         if self._recorder is not None:
             self._recorder.sent(text)
 

@@ -4,12 +4,14 @@ The session buffers, counts, filters and replays these without looking inside a 
 an answer to a call of a lost conversation is taken out by its call id, audio is told apart by
 its kind. JSON messages are encoded once, when made, so a tool result JSON cannot hold fails
 where it is produced rather than at the socket; audio (the hot path, about 20 a second) is
-kept as PCM and encoded as it goes out, by a string template (base64 needs no escaping).
+kept as PCM and encoded as it goes out, straight to UTF-8 bytes around one base64 call (base64
+needs no escaping, and the socket takes the bytes as a text frame without re-encoding them).
 """
 
 from __future__ import annotations
 
-import base64
+import binascii
+import functools
 import json
 from dataclasses import dataclass, field
 from enum import Enum
@@ -29,6 +31,14 @@ class MessageKind(str, Enum):
 
 def encode_json(message: dict[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+@functools.lru_cache(maxsize=16)
+def _audio_head(sample_rate: int) -> bytes:
+    return b'{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate=%d","data":"' % sample_rate
+
+
+_AUDIO_TAIL = b'"}}}'
 
 
 @dataclass(frozen=True)
@@ -60,13 +70,12 @@ class ClientMessage:
             return len(self.data) * 4 // 3 + 72
         return len(self._text)
 
-    def encode(self) -> str:
+    def encode(self) -> str | bytes:
+        """The message as sent: UTF-8 bytes for audio, a string for the rest (both go out as
+        text frames)."""
         if self.kind is MessageKind.AUDIO:
-            data = base64.b64encode(self.data).decode("ascii")
-            return (
-                '{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate='
-                f'{self.sample_rate}","data":"{data}"}}}}}}'
-            )
+            data = binascii.b2a_base64(self.data, newline=False)
+            return b"".join((_audio_head(self.sample_rate), data, _AUDIO_TAIL))
         return self._text
 
     def without_calls(self, void: set[str]) -> ClientMessage | None:

@@ -223,15 +223,18 @@ class LiveSession:
 
     async def send(self, message: ClientMessage) -> None:
         """Send now if connected, else keep it (in order) for the next connection."""
-        void = {call_id for call_id in message.call_ids if self.tools.is_void(call_id)}
-        if void:
-            logger.warning(f"Gemini Live: not sending responses to lost tool calls {sorted(void)}")
-            kept = message.without_calls(void)
-            if kept is None:
-                return
-            message = kept
+        if message.call_ids:  # a tool response (audio, the hot path, answers no call)
+            void = {call_id for call_id in message.call_ids if self.tools.is_void(call_id)}
+            if void:
+                logger.warning(
+                    f"Gemini Live: not sending responses to lost tool calls {sorted(void)}"
+                )
+                kept = message.without_calls(void)
+                if kept is None:
+                    return
+                message = kept
         connection = self._connection
-        if self.phase is Phase.READY and connection is not None and not self._buffer:
+        if connection is not None and self.phase is Phase.READY and not self._buffer:
             try:
                 await connection.send(message)
             except WebSocketClosed:
