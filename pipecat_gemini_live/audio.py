@@ -78,6 +78,16 @@ class InputAudioConverter:
 
     def push(self, audio: bytes, sample_rate: int, num_channels: int) -> list[bytes]:
         """Convert one frame; returns the complete chunks it made (possibly none)."""
+        if (
+            type(sample_rate) is int
+            and type(num_channels) is int
+            and not self._leftover
+            and (sample_rate, num_channels) == self._source
+            and isinstance(audio, (bytes, bytearray, memoryview))
+            and not len(audio) % (2 * num_channels)
+        ):
+            # The steady state: whole samples of the format already streaming.
+            return self._push_whole(audio, sample_rate, num_channels)
         if not isinstance(audio, (bytes, bytearray, memoryview)):
             raise AudioFormatError(f"audio must be PCM16 bytes, got {type(audio).__name__}.")
         if not isinstance(sample_rate, int) or sample_rate <= 0:
@@ -117,16 +127,24 @@ class InputAudioConverter:
                 "PCM16 samples; the remainder is kept and joined to the next frame",
             )
         self._leftover = bytes(data[usable:])
-        if usable:
-            whole = data if usable == len(data) else memoryview(data)[:usable]
-            if self._resampler is None and num_channels == 1 and not self._pending:
-                self._out.extend(whole)  # already 16 kHz mono
-            else:
-                self._pending.extend(whole)
-                needed = self._chunk_bytes - len(self._out)
-                expected = len(self._pending) // num_channels * self.target_rate // sample_rate
-                if expected >= needed:
-                    self._convert_pending()
+        if not usable:
+            return self._take_chunks()
+        whole = data if usable == len(data) else memoryview(data)[:usable]
+        return self._push_whole(whole, sample_rate, num_channels)
+
+    def _push_whole(
+        self, whole: bytes | bytearray | memoryview, sample_rate: int, num_channels: int
+    ) -> list[bytes]:
+        if self._resampler is None and num_channels == 1 and not self._pending:
+            self._out += whole  # already 16 kHz mono
+        else:
+            self._pending += whole
+            needed = self._chunk_bytes - len(self._out)
+            expected = len(self._pending) // num_channels * self.target_rate // sample_rate
+            if expected >= needed:
+                self._convert_pending()
+        if len(self._out) < self._chunk_bytes:
+            return []  # most frames only top up the next chunk
         return self._take_chunks()
 
     def flush(self) -> list[bytes]:
@@ -141,6 +159,10 @@ class InputAudioConverter:
             self._out.extend(bytes(self._chunk_bytes - len(self._out)))
             chunks.extend(self._take_chunks())
         return chunks
+
+    @property
+    def has_issues(self) -> bool:
+        return bool(self._issues)
 
     def take_issues(self) -> list[InputIssue]:
         if not self._issues:

@@ -68,16 +68,22 @@ class UserInput:
             # and the conversation goes on with the frames that are.
             await self.report_unusable("input audio frame", error)
             return
-        for issue in self._converter.take_issues():
-            logger.warning(f"{self._service}: input audio: {issue.message}")
+        if self._converter.has_issues:
+            for issue in self._converter.take_issues():
+                logger.warning(f"{self._service}: input audio: {issue.message}")
         if not chunks:
             return  # most frames only top up the next chunk
         now = time.time()
         service = self._service
         for chunk in chunks:
             voiced = self.speech.on_chunk_sent(pcm16_rms(chunk), now)
-            await service.send_to_model(protocol.realtime_audio(chunk))
+            message = protocol.realtime_audio(chunk)
             session = service.live_session
+            if session is not None and service.open_for_input:
+                await session.send(message)  # what send_to_model does, once connected
+            else:
+                await service.send_to_model(message)
+                session = service.live_session
             if voiced and session is not None:
                 session.note_user_speech()  # no connection switch mid-turn
             if service.local_turns:

@@ -132,6 +132,23 @@ def test_invalid_input_raises_a_clear_error(args, message):
         InputAudioConverter().push(*args)
 
 
+def test_mid_stream_a_frame_is_checked_as_carefully_as_the_first():
+    """Steady frames take a short path; anything unlike them still gets the full checks."""
+    converter = InputAudioConverter(chunk_ms=20)
+    for _ in range(3):
+        converter.push(bytes(640), 16000, 1)
+    with pytest.raises(AudioFormatError, match="sample_rate must be a positive"):
+        converter.push(bytes(640), 16000.0, 1)  # equal to the stream's rate, but not a count
+    with pytest.raises(AudioFormatError, match="audio must be PCM16 bytes"):
+        converter.push("x" * 640, 16000, 1)
+    assert converter.push(b"\x01" * 641, 16000, 1) == [b"\x01" * 640]  # odd: a byte is kept
+    assert converter.take_issues()[0].kind == "partial_frame"
+    # ... and goes first in the next frame, whole as that frame is.
+    assert converter.push(b"\x02" * 640, 16000, 1) == [b"\x01" + b"\x02" * 639]
+    assert converter.push(b"\x03" * 639, 16000, 1) == [b"\x02" + b"\x03" * 639]
+    assert converter.pending_bytes == 0
+
+
 def test_chunk_duration_is_validated():
     with pytest.raises(AudioFormatError, match="from 10 to 1000"):
         InputAudioConverter(chunk_ms=5)
