@@ -407,7 +407,8 @@ def parse_server_message(raw: str | bytes) -> list[ServerEvent]:
         raise ProtocolError(f"Server sent JSON that is not an object: {type(message).__name__}")
 
     events: list[ServerEvent] = []
-    get = _getter(message)
+    fields = _fields(message, _TOP_LEVEL_SPELLINGS)
+    get = fields.get
     if (usage := get("usageMetadata")) is not None:
         # First: usage riding on a turnComplete belongs to the turn that is completing.
         events.append(parse_usage(usage))
@@ -461,7 +462,7 @@ def parse_server_message(raw: str | bytes) -> list[ServerEvent]:
 
 
 def _server_content_events(content: dict[str, Any]) -> list[ServerEvent]:
-    get = _getter(content)
+    get = _fields(content, _CONTENT_SPELLINGS).get
     events: list[ServerEvent] = []
     if (transcript := get("inputTranscription")) is not None:
         read = _getter(transcript)
@@ -470,7 +471,7 @@ def _server_content_events(content: dict[str, Any]) -> list[ServerEvent]:
     turn = get("modelTurn")
     if turn is not None:
         for part in _getter(turn)("parts") or []:
-            read = _getter(part)
+            read = _fields(part, _PART_SPELLINGS).get
             inline = read("inlineData")
             if inline is not None:
                 inline_read = _getter(inline)
@@ -620,6 +621,44 @@ def _camel(key: str) -> str:
 def _snake(key: str) -> str:
     """Cached: every lookup of a field that is absent (most of them) asks for it."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+def _spellings(*names: str) -> dict[str, str]:
+    """Each field's camelCase name and its snake_case spelling -> the camelCase name."""
+    return {spelling: name for name in names for spelling in (_snake(name), name)}
+
+
+_TOP_LEVEL_SPELLINGS = _spellings(*_KNOWN_TOP_LEVEL)
+_CONTENT_SPELLINGS = _spellings(
+    "inputTranscription",
+    "modelTurn",
+    "interimInputTranscription",
+    "outputTranscription",
+    "groundingMetadata",
+    "interrupted",
+    "generationComplete",
+    "turnComplete",
+    "turnCompleteReason",
+    "waitingForInput",
+    "interactionStatus",
+)
+_PART_SPELLINGS = _spellings(
+    "inlineData", "text", "thought", "executableCode", "codeExecutionResult"
+)
+
+
+def _fields(obj: Any, spellings: dict[str, str]) -> dict[str, Any]:
+    """The known fields of a proto3 JSON object by camelCase name, read as :func:`_getter`
+    reads them (the camelCase value unless it is null, else the snake_case one), in one pass
+    over the fields present: a message has one or two of the many a reader asks about."""
+    found: dict[str, Any] = {}
+    if not isinstance(obj, dict):
+        return found
+    for key, value in obj.items():
+        name = spellings.get(key)
+        if name is not None and value is not None and (key == name or name not in found):
+            found[name] = value
+    return found
 
 
 def _getter(obj: Any) -> Any:

@@ -90,9 +90,11 @@ class ReplyEmitter:
         if self._timing:
             self._timing = False
             await self._service.stop_ttfb_metrics()
-        audio = self._odd_byte + event.data
-        self._odd_byte = audio[len(audio) - len(audio) % 2 :]
-        audio = audio[: len(audio) - len(audio) % 2]
+        audio = event.data
+        if self._odd_byte or len(audio) % 2:  # rare: the server split a sample
+            audio = self._odd_byte + audio
+            self._odd_byte = audio[len(audio) - len(audio) % 2 :]
+            audio = audio[: len(audio) - len(audio) % 2]
         if audio:
             await self._service.push_frame(
                 TTSAudioRawFrame(audio=audio, sample_rate=event.sample_rate, num_channels=1)

@@ -177,6 +177,25 @@ def test_snake_case_server_keys_and_unpadded_base64_are_accepted():
     assert protocol.parse_server_message(raw) == [AudioChunk(b"\x00\x01\x02", 24000)]
 
 
+def test_each_field_reads_the_camel_case_spelling_unless_it_is_null_then_the_snake_case_one():
+    """Both spellings of one field in one message (proto3 JSON allows either): the parser
+    reads only the fields present, and must pick exactly as a lookup of each name would."""
+    parse = protocol.parse_server_message
+    both = {"serverContent": {"turnComplete": True}, "server_content": {"interrupted": True}}
+    assert parse(json.dumps(both)) == [TurnComplete()]
+    reversed_order = {
+        "server_content": {"interrupted": True},
+        "serverContent": {"turnComplete": True},
+    }
+    assert parse(json.dumps(reversed_order)) == [TurnComplete()]
+    null_camel = {"serverContent": None, "server_content": {"interrupted": True}}
+    assert parse(json.dumps(null_camel)) == [Interrupted()]
+    part = {"text": None, "inline_data": {"mimeType": "audio/pcm;rate=16000", "data": "AAE="}}
+    message = {"serverContent": {"model_turn": {"parts": [part, "not a part"]}}}
+    assert parse(json.dumps(message)) == [AudioChunk(b"\x00\x01", 16000)]
+    assert parse('{"serverContent": ["not", "an", "object"]}') == []
+
+
 def test_control_messages():
     parse = protocol.parse_server_message
     assert parse('{"setupComplete": {}}') == [SetupComplete()]
