@@ -168,10 +168,10 @@ async def live_endpoint() -> AsyncIterator[dict[str, Any]]:
         after_tool=Reply(text="It's sunny and twenty-one degrees in Paris."),
     )
     async with LiveEmulator(
-        api_key="emulator-key", responder=ScriptedResponder([weather]), pace=1.0
+        api_key="test-key", responder=ScriptedResponder([weather]), pace=1.0
     ) as emulator:
         print(f"No GOOGLE_API_KEY: the bundled emulator plays the model at {emulator.base_url}")
-        yield {"api_key": "emulator-key", "base_url": emulator.base_url}
+        yield {"api_key": "test-key", "base_url": emulator.base_url}
 
 
 async def run(question: Path, *, cascaded: bool = False) -> tuple[LLMContext, ToolLog]:

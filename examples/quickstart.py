@@ -143,9 +143,9 @@ async def live_endpoint():
             )
         ]
     )
-    async with LiveEmulator(api_key="emulator-key", responder=responder, pace=1.0) as emulator:
+    async with LiveEmulator(api_key="test-key", responder=responder, pace=1.0) as emulator:
         print(f"No GOOGLE_API_KEY: using the bundled emulator at {emulator.base_url}")
-        yield {"api_key": "emulator-key", "base_url": emulator.base_url}
+        yield {"api_key": "test-key", "base_url": emulator.base_url}
 
 
 async def main(question: Path, output: Path) -> int:

@@ -89,11 +89,11 @@ async def talk(
     """One spoken question through the pipeline; returns what happened, for tests."""
     responder = SpeakingResponder(voice=voice)
     await asyncio.to_thread(responder.warm_up)  # the model loads before the question, not after
-    async with LiveEmulator(api_key="emulator-key", responder=responder, pace=1.0) as emulator:
+    async with LiveEmulator(api_key="test-key", responder=responder, pace=1.0) as emulator:
         llm = GeminiLiveService(
             system_instruction=SYSTEM_INSTRUCTION,
             tools=TOOLS,
-            api_key="emulator-key",
+            api_key="test-key",
             base_url=emulator.base_url,
         )
         llm.register_function("book_table", book_table)

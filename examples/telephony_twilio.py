@@ -94,10 +94,10 @@ async def service_factory() -> AsyncIterator[Callable[[], GeminiLiveService]]:
         return
     from pipecat_gemini_live.emulator import LiveEmulator
 
-    async with LiveEmulator(api_key="emulator-key", pace=1.0) as emulator:
+    async with LiveEmulator(api_key="test-key", pace=1.0) as emulator:
         print(f"No GOOGLE_API_KEY: the bot talks to the bundled emulator at {emulator.base_url}")
         yield lambda: GeminiLiveService(
-            api_key="emulator-key", base_url=emulator.base_url, system_instruction=INSTRUCTION
+            api_key="test-key", base_url=emulator.base_url, system_instruction=INSTRUCTION
         )
 
 

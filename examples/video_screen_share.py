@@ -64,10 +64,10 @@ async def live_endpoint() -> AsyncIterator[tuple[dict[str, Any], Any]]:
         text="A slide titled quarterly plan: ship the voice bot, with a clock counting up.",
     )
     async with LiveEmulator(
-        api_key="emulator-key", responder=ScriptedResponder([reply]), pace=1.0
+        api_key="test-key", responder=ScriptedResponder([reply]), pace=1.0
     ) as emulator:
         print(f"No GOOGLE_API_KEY: the bundled emulator plays the model at {emulator.base_url}")
-        yield {"api_key": "emulator-key", "base_url": emulator.base_url}, emulator
+        yield {"api_key": "test-key", "base_url": emulator.base_url}, emulator
 
 
 async def run(seconds: float = 6.0, fps: float = 15.0, question: Path = DEFAULT_QUESTION) -> dict:

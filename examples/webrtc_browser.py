@@ -197,10 +197,10 @@ async def service_factory() -> AsyncIterator[Callable[[], GeminiLiveService]]:
     from pipecat_gemini_live.emulator import LiveEmulator
 
     responder = OfflineResponder()
-    async with LiveEmulator(api_key="emulator-key", responder=responder, pace=1.0) as emulator:
+    async with LiveEmulator(api_key="test-key", responder=responder, pace=1.0) as emulator:
         print(f"No GOOGLE_API_KEY: the bot talks to the bundled emulator at {emulator.base_url}")
         yield lambda: GeminiLiveService(
-            api_key="emulator-key", base_url=emulator.base_url, system_instruction=INSTRUCTION
+            api_key="test-key", base_url=emulator.base_url, system_instruction=INSTRUCTION
         )
 
 
