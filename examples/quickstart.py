@@ -274,7 +274,7 @@ def cli(argv: list[str] | None = None) -> int:
 
         problem = missing_speech_extra()
         if problem:
-            print(problem, file=sys.stderr)
+            print(f'{problem}\n(from this checkout: pip install -e ".[speech]")', file=sys.stderr)
             return 2
     return asyncio.run(main(args.input, args.output, key, args.speech))
 

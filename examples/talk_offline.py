@@ -161,7 +161,7 @@ def main() -> int:
     key = start_example(args.verbose)
     problem = missing_speech_extra()
     if problem:
-        print(problem, file=sys.stderr)
+        print(f'{problem}\n(from this checkout: pip install -e ".[speech]")', file=sys.stderr)
         return 2
     if key.online:
         print(f"({key.describe()}, but this example never leaves the machine: the emulator.)")

@@ -135,7 +135,9 @@ def running_example(script: str, *args: str, cwd: Path, until: str, timeout: flo
         while until not in run.stdout:
             line = child.stdout.readline()
             if not line or time.monotonic() > deadline:
-                break
+                child.kill()
+                out, err = child.communicate()
+                pytest.fail(f"{script} never printed {until!r}:\n{run.stdout}{out}\n{err}")
             run.stdout += line
         yield run
     finally:
@@ -147,7 +149,6 @@ def running_example(script: str, *args: str, cwd: Path, until: str, timeout: flo
             child.kill()
             out, err = child.communicate()
         run.stdout, run.stderr, run.returncode = run.stdout + out, err, child.returncode
-    assert until in run.stdout, f"{script} never printed {until!r}:\n{run.stdout}\n{run.stderr}"
 
 
 def loopback_alias() -> str:
@@ -157,6 +158,11 @@ def loopback_alias() -> str:
     except OSError:
         pytest.skip("this system has no 127.0.0.2 on the loopback")
     return "127.0.0.2"
+
+
+def needs_the_examples_extra(script: str) -> None:
+    for module in ("fastapi", "uvicorn", *(["aiortc"] if script == "webrtc_browser.py" else [])):
+        pytest.importorskip(module, reason='needs the examples extra: pip install -e ".[examples]"')
 
 
 SERVERS = [
@@ -169,8 +175,7 @@ SERVERS = [
 def test_a_server_listens_on_host_and_is_quiet_unless_verbose(
     script: str, announce: str, tmp_path: Path
 ):
-    if script == "webrtc_browser.py":
-        pytest.importorskip("aiortc", reason="needs pipecat-ai[webrtc] (the examples extra)")
+    needs_the_examples_extra(script)
     host = loopback_alias()
     port = free_port(host)
     with running_example(
@@ -193,6 +198,7 @@ def test_a_server_listens_on_host_and_is_quiet_unless_verbose(
 def test_the_phone_bot_takes_a_gemini_api_key_from_the_dotenv_file(tmp_path: Path):
     """The key in the current directory's .env sends the bot to Google (no call is made here,
     so nothing connects: the server only starts)."""
+    needs_the_examples_extra("telephony_twilio.py")
     (tmp_path / ".env").write_text("GEMINI_API_KEY=not-a-real-key\n")
     port = free_port("127.0.0.1")
     with running_example(
