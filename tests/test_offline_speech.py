@@ -421,6 +421,13 @@ def test_the_library_voice_speaks_words_whisper_hears(
     assert starts == sorted(starts) and starts[-1] < len(audio) and starts[0] % 2 == 0
 
 
+def test_an_unknown_library_voice_fails_at_once_and_the_engine_still_speaks(library_voice):
+    with pytest.raises(SpeechUnavailable, match="no voice 'xx-nowhere'"):
+        EspeakLibraryVoice("xx-nowhere")
+    audio, offsets = EspeakLibraryVoice()("Still here.")
+    assert len(audio) > 24000 and [word for word, _ in offsets] == ["Still", " here."]
+
+
 CONCURRENT_VOICES = """
 import json, sys, threading
 from pipecat_gemini_live.emulator.speech import EspeakLibraryVoice

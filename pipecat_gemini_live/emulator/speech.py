@@ -273,13 +273,19 @@ class _EspeakEngine:
             self._chunks.append(ctypes.string_at(wav, samples * 2))
         return 0
 
-    def synthesize(self, text: str, voice: str, words_per_minute: int) -> bytes:
-        """``text`` -> PCM16 (native byte order) at :attr:`rate`. The caller holds the lock."""
+    def select(self, voice: str, words_per_minute: int) -> None:
+        """Use ``voice`` (an espeak-ng name, e.g. "en-us") at that speed. The caller holds the
+        lock."""
         if self._settings != (voice, words_per_minute):
             if self._lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                self._settings = None  # whatever it uses now, the next call sets it again
                 raise SpeechUnavailable(f"espeak-ng has no voice {voice!r}")
             self._lib.espeak_SetParameter(_PARAMETER_RATE, words_per_minute, 0)
             self._settings = (voice, words_per_minute)
+
+    def synthesize(self, text: str, voice: str, words_per_minute: int) -> bytes:
+        """``text`` -> PCM16 (native byte order) at :attr:`rate`. The caller holds the lock."""
+        self.select(voice, words_per_minute)
         data = text.replace("\0", " ").encode() + b"\0"
         self._chunks = []
         status = self._lib.espeak_Synth(
@@ -337,7 +343,9 @@ class EspeakLibraryVoice(_Voice):
         super().__init__()
         self.voice = voice
         self.words_per_minute = words_per_minute
-        espeak_engine()  # fails now, with what to install, rather than at the first reply
+        engine = espeak_engine()  # fails now, with what to install, not at the first reply
+        with _ESPEAK_LOCK:
+            engine.select(voice, words_per_minute)  # and so does an unknown voice
 
     def _speak(self, text: str) -> Speech:
         if not text.strip():
