@@ -183,8 +183,9 @@ def main() -> None:
     parser.add_argument(
         "--voice",
         default="auto",
-        choices=["auto", "piper", "espeak-ng", "tones"],
-        help="with --speech: auto = piper if installed, else espeak-ng, else tones",
+        choices=["auto", "piper", "espeak-ng-lib", "espeak-ng", "tones"],
+        help="with --speech: auto = piper if installed, else espeak-ng-lib (the espeakng-loader "
+        "wheel), else the espeak-ng program, else tones",
     )
     args = parser.parse_args()
     if args.speech:
