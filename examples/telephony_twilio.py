@@ -1,10 +1,13 @@
 """A phone bot: Twilio Media Streams (8 kHz µ-law over a WebSocket) into Gemini Live.
 
-    python examples/telephony_twilio.py [--port 8080]
+    python examples/telephony_twilio.py [--host 127.0.0.1] [--port 8080] [--verbose]
 
-Point a Twilio number's TwiML at ``<Connect><Stream url="wss://your-host/ws"/></Connect>``.
-Offline (no ``GOOGLE_API_KEY``) the bot talks to the bundled emulator, and any client that
-speaks Twilio's media-stream JSON (``tests/test_telephony.py`` has one) can call it.
+Point a Twilio number's TwiML at ``<Connect><Stream url="wss://your-host/ws"/></Connect>``; the
+server listens on 127.0.0.1 unless you pass ``--host`` (``--host 0.0.0.0`` for every interface,
+e.g. behind a tunnel). Offline (no ``GOOGLE_API_KEY`` or ``GEMINI_API_KEY``, in the environment or
+a ``.env`` file) the bot talks to the bundled emulator, which answers each turn with a canned
+sentence in a tone voice, and any client that speaks Twilio's media-stream JSON
+(``tests/test_telephony.py`` has one) can call it.
 The 8 kHz phone audio is resampled to 16 kHz on the way in and the 24 kHz reply to 8 kHz µ-law on
 the way out; nothing else in the pipeline knows it is a phone call.
 """
@@ -16,7 +19,21 @@ import asyncio
 import contextlib
 import json
 import os
+import sys
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from example_support import (
+    KeySource,
+    log_environment,
+    progress,
+    serve,
+    start_example,
+    uvicorn_log_level,
+)
+
+os.environ.update(log_environment(__name__))  # before Pipecat's import, which logs a banner
 
 from fastapi import FastAPI, WebSocket
 from pipecat.pipeline.pipeline import Pipeline
@@ -87,30 +104,41 @@ def create_app(make_llm: Callable[[], GeminiLiveService]) -> FastAPI:
 
 
 @contextlib.asynccontextmanager
-async def service_factory() -> AsyncIterator[Callable[[], GeminiLiveService]]:
-    """Google's Live API with GOOGLE_API_KEY, else the bundled emulator."""
-    if os.environ.get("GOOGLE_API_KEY"):
+async def service_factory(key: KeySource) -> AsyncIterator[Callable[[], GeminiLiveService]]:
+    """Google's Live API with an API key, else the bundled emulator."""
+    if key.online:
+        print(f"Using Google's Live API: {key.describe()}.")
         yield lambda: GeminiLiveService(system_instruction=INSTRUCTION)
         return
     from pipecat_gemini_live.emulator import LiveEmulator
 
-    async with LiveEmulator(api_key="emulator-key", pace=1.0) as emulator:
-        print(f"No GOOGLE_API_KEY: the bot talks to the bundled emulator at {emulator.base_url}")
+    print(f"Offline: {key.describe()}, so the bundled Live API emulator plays Gemini.")
+    print("  Its answers are canned (it does not hear the caller) and its voice is tones.")
+    async with LiveEmulator(api_key="test-key", pace=1.0) as emulator:
+        progress(f"  the emulator listens at {emulator.base_url}")
         yield lambda: GeminiLiveService(
-            api_key="emulator-key", base_url=emulator.base_url, system_instruction=INSTRUCTION
+            api_key="test-key", base_url=emulator.base_url, system_instruction=INSTRUCTION
         )
 
 
-async def main(port: int) -> None:
+async def main(host: str, port: int, key: KeySource, verbose: bool = False) -> None:
     import uvicorn
 
-    async with service_factory() as make_llm:
-        server = uvicorn.Server(uvicorn.Config(create_app(make_llm), host="0.0.0.0", port=port))
-        print(f"Twilio media stream endpoint: ws://localhost:{port}/ws")
-        await server.serve()
+    async with service_factory(key) as make_llm:
+        config = uvicorn.Config(
+            create_app(make_llm), host=host, port=port, log_level=uvicorn_log_level(verbose)
+        )
+        shown = "localhost" if host in ("0.0.0.0", "::") else host
+        announce = f"Twilio media stream endpoint: ws://{shown}:{port}/ws (Ctrl-C to stop)"
+        await serve(uvicorn.Server(config), announce)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Gemini Live phone bot (Twilio media streams)")
+    parser.add_argument("--host", default="127.0.0.1", help="the interface to listen on")
     parser.add_argument("--port", type=int, default=8080)
-    asyncio.run(main(parser.parse_args().port))
+    parser.add_argument("--verbose", action="store_true", help="show Pipecat's and uvicorn's logs")
+    args = parser.parse_args()
+    key = start_example(args.verbose)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main(args.host, args.port, key, args.verbose))

@@ -2,10 +2,11 @@
 
 Offline by default: a synthetic 1280x720 "screen" (a slide whose clock ticks) is captured at
 15 fps as ``InputImageRawFrame``s, the spoken question streams in beside it, and the bundled
-emulator stands in for the model and reports the images it received. With ``GOOGLE_API_KEY``
-the same pipeline talks to Google.
+emulator stands in for the model (with a scripted answer) and reports the images it received.
+With ``GOOGLE_API_KEY`` or ``GEMINI_API_KEY`` (in the environment or a ``.env`` file) the same
+pipeline talks to Google.
 
-    python examples/video_screen_share.py [--seconds 6] [--fps 15]
+    python examples/video_screen_share.py [--seconds 6] [--fps 15] [--verbose]
 
 The service does not forward 15 fps: it sends about one image a second while the user speaks and
 one every few seconds otherwise, scaled to 768 px and JPEG-encoded in a thread (see
@@ -24,13 +25,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from loguru import logger
+sys.path.insert(0, str(Path(__file__).parent))
+from example_support import KeySource, api_key_variable, log_environment, progress, start_example
+
+os.environ.update(log_environment(__name__))  # before Pipecat's import, which logs a banner
+
 from pipecat.frames.frames import EndFrame, InputAudioRawFrame, InputImageRawFrame
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
-
-sys.path.insert(0, str(Path(__file__).parent))
 from quickstart import DEFAULT_QUESTION, RecordingSpeaker, start_pipeline
 
 from pipecat_gemini_live import GeminiLiveService, VideoSettings
@@ -52,9 +55,11 @@ def screen_frame(width: int, height: int, second: float) -> InputImageRawFrame:
 
 
 @contextlib.asynccontextmanager
-async def live_endpoint() -> AsyncIterator[tuple[dict[str, Any], Any]]:
-    """Google with GOOGLE_API_KEY; otherwise the emulator (also returned, to read its record)."""
-    if os.environ.get("GOOGLE_API_KEY"):
+async def live_endpoint(key: KeySource | None = None) -> AsyncIterator[tuple[dict[str, Any], Any]]:
+    """Google with an API key; otherwise the emulator (also returned, to read its record)."""
+    key = key or KeySource(api_key_variable())
+    if key.online:
+        print(f"Using Google's Live API: {key.describe()}.")
         yield {}, None
         return
     from pipecat_gemini_live.emulator import LiveEmulator, Reply, ScriptedResponder
@@ -63,17 +68,24 @@ async def live_endpoint() -> AsyncIterator[tuple[dict[str, Any], Any]]:
         input_transcript=QUESTION,
         text="A slide titled quarterly plan: ship the voice bot, with a clock counting up.",
     )
+    print(f"Offline: {key.describe()}, so the bundled Live API emulator plays Gemini.")
+    print("  Its answer is scripted (it does not see the images; it counts them) in tones.")
     async with LiveEmulator(
-        api_key="emulator-key", responder=ScriptedResponder([reply]), pace=1.0
+        api_key="test-key", responder=ScriptedResponder([reply]), pace=1.0
     ) as emulator:
-        print(f"No GOOGLE_API_KEY: the bundled emulator plays the model at {emulator.base_url}")
-        yield {"api_key": "emulator-key", "base_url": emulator.base_url}, emulator
+        progress(f"  the emulator listens at {emulator.base_url}")
+        yield {"api_key": "test-key", "base_url": emulator.base_url}, emulator
 
 
-async def run(seconds: float = 6.0, fps: float = 15.0, question: Path = DEFAULT_QUESTION) -> dict:
+async def run(
+    seconds: float = 6.0,
+    fps: float = 15.0,
+    question: Path = DEFAULT_QUESTION,
+    key: KeySource | None = None,
+) -> dict:
     """Stream the screen and the question together; returns what was sent and received."""
     pcm, rate, channels = read_wav(question)
-    async with live_endpoint() as (endpoint, emulator):
+    async with live_endpoint(key) as (endpoint, emulator):
         llm = GeminiLiveService(
             system_instruction="You can see the user's screen. Describe it briefly when asked.",
             video=VideoSettings(speaking_fps=1.0, idle_fps=0.5),
@@ -88,6 +100,10 @@ async def run(seconds: float = 6.0, fps: float = 15.0, question: Path = DEFAULT_
         frame_bytes = 2 * channels * rate // 50  # 20 ms of audio per tick
         audio = bytes(frame_bytes * 50) + pcm  # 1 s of screen before the question
         audio += bytes(frame_bytes * max(0, int(seconds * 50) - len(audio) // frame_bytes))
+        progress(
+            f"Streaming {len(audio) / 2 / channels / rate:.1f} s of screen at {fps:g} fps, with"
+            " the spoken question after the first second..."
+        )
         started, frames_sent, next_frame = time.monotonic(), 0, 0.0
         for offset in range(0, len(audio), frame_bytes):
             now = time.monotonic() - started
@@ -97,6 +113,7 @@ async def run(seconds: float = 6.0, fps: float = 15.0, question: Path = DEFAULT_
             chunk = audio[offset : offset + frame_bytes]
             await worker.queue_frame(InputAudioRawFrame(chunk, rate, channels))
             await asyncio.sleep(0.02)
+        progress("Waiting for the end of the reply...")
         await asyncio.sleep(1.5)  # the end of the reply
         await worker.queue_frame(EndFrame())
         await task
@@ -110,6 +127,7 @@ async def run(seconds: float = 6.0, fps: float = 15.0, question: Path = DEFAULT_
         "image_sizes": sorted(set(received)),
         "reply": reply,
         "reply_seconds": len(speaker.recording) / 2 / speaker.recording_rate,
+        "scripted": emulator is not None,
     }
 
 
@@ -119,15 +137,14 @@ def main() -> int:
     parser.add_argument("--fps", type=float, default=15.0)
     parser.add_argument("--verbose", action="store_true", help="show Pipecat's logs")
     args = parser.parse_args()
-    if not args.verbose:
-        logger.remove()
-        logger.add(sys.stderr, level="WARNING")
-    result = asyncio.run(run(args.seconds, args.fps))
-    print(f"screen frames captured: {result['frames_captured']} at {args.fps:g} fps")
+    key = start_example(args.verbose)
+    result = asyncio.run(run(args.seconds, args.fps, key=key))
+    print(f"\nscreen frames captured: {result['frames_captured']} at {args.fps:g} fps")
     if result["image_sizes"]:
         sizes = ", ".join(f"{w}x{h}" for w, h in result["image_sizes"])
         print(f"images the model received: {result['images_received']} ({sizes})")
-    print(f"bot: {result['reply']}  ({result['reply_seconds']:.1f} s of audio)")
+    scripted = "  (scripted by the emulator)" if result["scripted"] else ""
+    print(f"bot: {result['reply']}  ({result['reply_seconds']:.1f} s of audio){scripted}")
     return 0 if result["reply"] else 1
 
 

@@ -1,13 +1,14 @@
 """A browser voice bot: your microphone over WebRTC (Pipecat's SmallWebRTC) into Gemini Live.
 
-    python examples/webrtc_browser.py [--port 7860]
+    python examples/webrtc_browser.py [--host 127.0.0.1] [--port 7860] [--verbose]
 
 Open the printed URL, press Connect and speak. The page (``examples/web/``, plain JS, nothing
 loaded from the internet) shows the transcript of both sides and who is speaking; the bot sends
 those events over the WebRTC data channel, so the page needs no RTVI client. Offline (no
-``GOOGLE_API_KEY``) the bot talks to the bundled emulator, which answers every turn with a
-deterministic tone "voice"; with the key it talks to Google. ICE uses host candidates only
-(no STUN/TURN), so browser and bot must reach each other directly (same machine or LAN).
+``GOOGLE_API_KEY`` or ``GEMINI_API_KEY``, in the environment or a ``.env`` file) the bot talks
+to the bundled emulator, which answers every turn with a canned sentence in a deterministic tone
+"voice"; with a key it talks to Google. ICE uses host candidates only (no STUN/TURN), so browser
+and bot must reach each other directly (same machine or LAN).
 """
 
 from __future__ import annotations
@@ -21,10 +22,21 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).parent))
+from example_support import (
+    KeySource,
+    log_environment,
+    progress,
+    serve,
+    start_example,
+    uvicorn_log_level,
+)
+
+os.environ.update(log_environment(__name__))  # before Pipecat's import, which logs a banner
+
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from loguru import logger
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
@@ -175,54 +187,63 @@ def create_app(make_llm: Callable[[], GeminiLiveService], web_dir: Path = WEB_DI
 
 
 class OfflineResponder:
-    """Stands in for Gemini offline: it cannot understand speech, so it says how long you spoke."""
+    """Stands in for Gemini offline: it cannot understand speech, so it says how long you spoke
+    (a canned answer, and the page shows it as one)."""
 
     def reply(self, turn: UserTurn, setup: dict[str, Any]) -> Reply:
         if turn.kind == "speech":
             seconds = f"{turn.speech_seconds:.1f} seconds"
             return Reply(
                 input_transcript=f"({seconds} of speech)",
-                text=f"I heard {seconds} of speech. Set GOOGLE_API_KEY to talk to Gemini.",
+                text=f"(Emulator, canned answer) I heard {seconds} of speech. Set GOOGLE_API_KEY"
+                " or GEMINI_API_KEY to talk to Gemini.",
             )
-        return Reply(text="Hello! Set GOOGLE_API_KEY to talk to Gemini.")
+        return Reply(
+            text="(Emulator, canned answer) Hello! Set GOOGLE_API_KEY or GEMINI_API_KEY to talk"
+            " to Gemini."
+        )
 
 
 @contextlib.asynccontextmanager
-async def service_factory() -> AsyncIterator[Callable[[], GeminiLiveService]]:
-    """Google's Live API with GOOGLE_API_KEY, else the bundled emulator."""
-    if os.environ.get("GOOGLE_API_KEY"):
-        print("Using Google's Live API (GOOGLE_API_KEY is set).")
+async def service_factory(key: KeySource) -> AsyncIterator[Callable[[], GeminiLiveService]]:
+    """Google's Live API with an API key, else the bundled emulator."""
+    if key.online:
+        print(f"Using Google's Live API: {key.describe()}.")
         yield lambda: GeminiLiveService(voice="Aoede", system_instruction=INSTRUCTION)
         return
     from pipecat_gemini_live.emulator import LiveEmulator
 
+    print(f"Offline: {key.describe()}, so the bundled Live API emulator plays Gemini.")
+    print(
+        "  Its answers are canned (it hears how long you spoke, not what) and its voice is tones."
+    )
     responder = OfflineResponder()
-    async with LiveEmulator(api_key="emulator-key", responder=responder, pace=1.0) as emulator:
-        print(f"No GOOGLE_API_KEY: the bot talks to the bundled emulator at {emulator.base_url}")
+    async with LiveEmulator(api_key="test-key", responder=responder, pace=1.0) as emulator:
+        progress(f"  the emulator listens at {emulator.base_url}")
         yield lambda: GeminiLiveService(
-            api_key="emulator-key", base_url=emulator.base_url, system_instruction=INSTRUCTION
+            api_key="test-key", base_url=emulator.base_url, system_instruction=INSTRUCTION
         )
 
 
-async def main(host: str, port: int) -> None:
+async def main(host: str, port: int, key: KeySource, verbose: bool = False) -> None:
     import uvicorn
 
-    async with service_factory() as make_llm:
-        config = uvicorn.Config(create_app(make_llm), host=host, port=port, log_level="warning")
-        server = uvicorn.Server(config)
+    async with service_factory(key) as make_llm:
+        config = uvicorn.Config(
+            create_app(make_llm), host=host, port=port, log_level=uvicorn_log_level(verbose)
+        )
         # Browsers give the microphone only to secure pages; http://localhost counts as secure.
         shown = "localhost" if host in ("0.0.0.0", "::") else host
-        print(f"Open http://{shown}:{port}/ in Chrome or Firefox and press Connect.")
-        await server.serve()
+        announce = f"Open http://{shown}:{port}/ in Chrome or Firefox and press Connect."
+        await serve(uvicorn.Server(config), announce + " (Ctrl-C to stop)")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Gemini Live browser bot (SmallWebRTC)")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default="127.0.0.1", help="the interface to listen on")
     parser.add_argument("--port", type=int, default=7860)
-    parser.add_argument("--verbose", action="store_true", help="show Pipecat's logs")
+    parser.add_argument("--verbose", action="store_true", help="show Pipecat's and uvicorn's logs")
     args = parser.parse_args()
-    if not args.verbose:
-        logger.remove()
-        logger.add(sys.stderr, level="WARNING")
-    asyncio.run(main(args.host, args.port))
+    key = start_example(args.verbose)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main(args.host, args.port, key, args.verbose))

@@ -25,6 +25,7 @@ from pipecat.services.google.gemini_live.llm import (
     InputParams,
 )
 
+from pipecat_gemini_live.config import VertexSettings
 from pipecat_gemini_live.errors import ConfigurationError
 from pipecat_gemini_live.service import GeminiLiveService
 from pipecat_gemini_live.settings import GeminiLiveSettings
@@ -32,6 +33,7 @@ from pipecat_gemini_live.settings import GeminiLiveSettings
 __all__ = [
     "ContextWindowCompressionParams",
     "GeminiLiveLLMService",
+    "GeminiLiveVertexLLMService",
     "GeminiMediaResolution",
     "GeminiModalities",
     "GeminiVADParams",
@@ -111,6 +113,58 @@ class GeminiLiveLLMService(GeminiLiveService):
         )
         self.set_audio_input_paused(start_audio_paused)
         self.set_video_input_paused(start_video_paused)
+
+
+class GeminiLiveVertexLLMService(GeminiLiveLLMService):
+    """The drop-in for Pipecat's ``GeminiLiveVertexLLMService``: Vertex AI with a service
+    account (``credentials`` as JSON text, or ``credentials_path``) or Application Default
+    Credentials. The token is fetched in a thread before each connection, not here."""
+
+    def __init__(
+        self,
+        *,
+        credentials: str | None = None,
+        credentials_path: str | None = None,
+        location: str,
+        project_id: str,
+        **kwargs: Any,
+    ) -> None:
+        if "api_key" in kwargs:
+            raise ConfigurationError(
+                "GeminiLiveVertexLLMService takes no api_key: pass credentials= (the service "
+                "account's JSON) or credentials_path=, or leave both out for Application "
+                "Default Credentials."
+            )
+        kwargs.setdefault("model", None)
+        kwargs["vertex"] = VertexSettings(
+            project=project_id,
+            location=location,
+            credentials=service_account_credentials(credentials, credentials_path),
+        )
+        super().__init__(**kwargs)
+
+
+def service_account_credentials(json_text: str | None, path: str | None) -> Any:
+    """google-auth credentials from a service account's JSON (text or file); ``None`` means
+    Application Default Credentials, looked up when the first connection opens."""
+    if not (json_text or path):
+        return None
+    import json
+
+    from google.oauth2 import service_account
+
+    scopes = ["https://www.googleapis.com/auth/cloud-platform"]
+    try:
+        if json_text:
+            info = json.loads(json_text)
+            return service_account.Credentials.from_service_account_info(info, scopes=scopes)
+        return service_account.Credentials.from_service_account_file(str(path), scopes=scopes)
+    except (ValueError, OSError) as error:
+        what = "credentials" if json_text else f"credentials_path={path!r}"
+        raise ConfigurationError(
+            f"{what} is not a service account key ({type(error).__name__}); pass the JSON "
+            "key file Google Cloud gave you."
+        ) from None
 
 
 def settings_from_params(params: Any) -> GeminiLiveSettings:

@@ -290,3 +290,58 @@ def test_the_dropin_is_our_service_with_our_settings_class():
     assert isinstance(llm, GeminiLiveService)
     assert GeminiLiveLLMService.Settings is GeminiLiveService.Settings
     assert issubclass(GeminiLiveLLMService.Settings, LLMSettings)
+
+
+# ----------------------------------------------------------------------------- Vertex
+
+
+def service_account_json() -> str:
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return json.dumps(
+        {
+            "type": "service_account",
+            "project_id": "p1",
+            "private_key_id": "k1",
+            "private_key": pem,
+            "client_email": "bot@p1.iam.gserviceaccount.com",
+            "client_id": "1",
+            "token_uri": "https://oauth2.googleapis.com/token",
+        }
+    )
+
+
+def test_the_vertex_dropin_takes_the_builtins_credentials(tmp_path):
+    from pipecat_gemini_live.dropin import GeminiLiveVertexLLMService
+
+    key = service_account_json()
+    (tmp_path / "key.json").write_text(key)
+    for given in ({"credentials": key}, {"credentials_path": str(tmp_path / "key.json")}):
+        llm = GeminiLiveVertexLLMService(location="us-east4", project_id="p1", **given)
+        vertex = llm._access._vertex
+        assert (vertex.project, vertex.location) == ("p1", "us-east4")
+        assert vertex.credentials.service_account_email == "bot@p1.iam.gserviceaccount.com"
+        assert llm.url.startswith("wss://us-east4-aiplatform.googleapis.com/")
+        assert llm.session_config.voice == "Charon"  # the built-in's default, as above
+    adc = GeminiLiveVertexLLMService(location="us-east4", project_id="p1")
+    assert adc._access._vertex.credentials is None  # looked up when it connects, in a thread
+
+
+def test_the_vertex_dropin_refuses_clearly_and_never_echoes_the_key():
+    from pipecat_gemini_live.dropin import GeminiLiveVertexLLMService
+
+    with pytest.raises(ConfigurationError, match="takes no api_key"):
+        GeminiLiveVertexLLMService(location="l", project_id="p", api_key="k")
+    secret = '{"private_key": "SECRET-MATERIAL", "type": "service_account"}'
+    with pytest.raises(ConfigurationError, match="not a service account key") as caught:
+        GeminiLiveVertexLLMService(location="l", project_id="p", credentials=secret)
+    assert "SECRET" not in str(caught.value)

