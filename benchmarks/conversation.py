@@ -262,17 +262,22 @@ async def cpu_run(args: argparse.Namespace) -> dict[str, Any]:
 
 class WireLog:
     """What crossed the WebSocket layer and when: each message written (after the write) and
-    each message received (as the socket's read callback took it in). Both services use
-    websockets' asyncio client, so one patch sees both."""
+    each message received (as the socket's read callback took it in). Both services receive
+    through websockets' asyncio client, so one patch sees both; the built-in sends through it
+    too, while ours writes its audio frames to the transport itself, so ours is seen at its
+    own connection's ``send`` (which every message of ours goes through, once)."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[float, Any]] = []
         self.received: list[tuple[float, Any]] = []
 
-    def install(self) -> None:
+    def install(self, kind: str) -> None:
         from websockets.asyncio import connection, messages
 
-        send, put, log = connection.Connection.send, messages.Assembler.put, self
+        from pipecat_gemini_live.connection import Connection as OurConnection
+
+        owner: Any = OurConnection if kind == "ours" else connection.Connection
+        send, put, log = owner.send, messages.Assembler.put, self
 
         async def logged_send(self: Any, message: Any, *args: Any, **kwargs: Any) -> None:
             await send(self, message, *args, **kwargs)
@@ -282,12 +287,14 @@ class WireLog:
             log.received.append((time.monotonic(), frame.data))
             put(self, frame)
 
-        connection.Connection.send = logged_send  # type: ignore[method-assign]
+        owner.send = logged_send
         messages.Assembler.put = logged_put  # type: ignore[method-assign]
 
 
 def _realtime_audio(message: Any) -> int | None:
     """Samples of audio in a client message, or None if it holds none."""
+    if hasattr(message, "encode") and not isinstance(message, str):
+        message = message.encode()  # ours: a ClientMessage
     try:
         body = json.loads(message)
     except (TypeError, ValueError):
@@ -332,7 +339,7 @@ async def latency_run(args: argparse.Namespace) -> dict[str, Any]:
     probe, x = make_processors(args.kind, args.base_url)
     tail = make_tail()
     wire = WireLog()
-    wire.install()
+    wire.install(args.kind)
     frames = speech_and_silence(3, args.rate, silence_s=4.0)
     frames += speech_and_silence(2, args.rate, silence_s=1.0)
     frames += speech_and_silence(1, args.rate)
