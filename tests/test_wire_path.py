@@ -14,6 +14,7 @@ from typing import Any
 import websockets.frames
 from websockets.asyncio.server import serve
 from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 
 from pipecat_gemini_live import protocol
 from pipecat_gemini_live.connection import Connection, MaskKeys, text_frame
@@ -109,3 +110,32 @@ def test_every_frame_gets_its_own_mask_across_refills():
     taken = [keys.take() for _ in range(600)]  # more than one draw of 256
     assert all(len(key) == 4 for key in taken)
     assert len(set(taken)) > 590  # random 32-bit keys: a repeat or two at most
+
+
+async def test_a_socket_websockets_is_closing_takes_no_frame_from_us(monkeypatch):
+    """Closing (our close frame sent, or the transport shutting): websockets' send decides
+    (it raises ConnectionClosed, and the session keeps the message for the next connection),
+    so no data frame follows a close frame on the wire."""
+    listener = Listener()
+    async with serve(listener.handler, "127.0.0.1", 0, max_size=None) as server:
+        connection = await connected(listener, server)
+        ws = connection.raw
+        through_websockets: list[Any] = []
+        written: list[bytes] = []
+
+        async def kept(message: Any, **kwargs: Any) -> None:
+            through_websockets.append(message)
+
+        monkeypatch.setattr(ws, "send", kept)
+        monkeypatch.setattr(ws.transport, "write", written.append)
+        monkeypatch.setattr(ws.protocol, "state", State.CLOSING)
+        await connection.send(protocol.realtime_audio(b"\x01\x00"))
+        monkeypatch.setattr(ws.protocol, "state", State.OPEN)
+        monkeypatch.setattr(ws.transport, "is_closing", lambda: True)
+        await connection.send(protocol.realtime_audio(b"\x02\x00"))
+        monkeypatch.undo()
+        await connection.close()
+
+    assert written == []
+    datas = [json.loads(m)["realtimeInput"]["audio"]["data"] for m in through_websockets]
+    assert datas == ["AQA=", "AgA="]
