@@ -46,6 +46,9 @@ def test_without_a_configured_one_an_initial_system_message_is_the_instruction()
     # lone system message is conversation, as in Pipecat's adapters.
     later = [user("Hi"), {"role": "system", "content": "Be brief."}]
     assert split_instruction(later, None) == (None, later)
+    kickoff_first = [{"role": "developer", "content": "Please introduce yourself."}, user("Hi")]
+    assert split_instruction(kickoff_first, None) == (None, kickoff_first)
+    assert split_instruction(kickoff_first, "Be brief.") == ("Be brief.", kickoff_first)
     alone = [{"role": "system", "content": "Say hello."}]
     assert split_instruction(alone, None) == (None, alone)
     assert conversation_turns(alone) == [{"role": "user", "parts": [{"text": "Say hello."}]}]
