@@ -1,11 +1,14 @@
 """TTFB from the end of the user's speech, and usage reported once per model turn (the pure
 bookkeeping; tests/test_ttfb_in_a_pipeline.py measures it in a running pipeline)."""
 
+from pipecat.audio.vad.vad_analyzer import VAD_STOP_SECS
+
 from pipecat_gemini_live.events import ModalityTokens, Usage
 from pipecat_gemini_live.metrics import (
     SPEECH_RMS_THRESHOLD,
     SpeechClock,
     UsageTracker,
+    VoiceMeter,
     to_token_usage,
 )
 from pipecat_gemini_live.protocol import parse_usage
@@ -40,6 +43,68 @@ def test_new_speech_after_a_reply_starts_the_next_measurement():
     assert clock.ttfb_start() == 1.0
     clock.on_chunk_sent(rms=900.0, sent_at=7.5)
     assert clock.ttfb_start() == 7.5
+
+
+def test_speech_before_a_reply_is_measured_from_its_end_even_across_quiet_chunks():
+    clock = SpeechClock()
+    clock.on_chunk_sent(rms=900.0, sent_at=1.0)
+    clock.on_chunk_sent(rms=10.0, sent_at=1.5)
+    assert clock.last_voiced_at == 1.0  # a quiet chunk is not the user speaking
+    assert clock.ttfb_start() == 1.0
+
+
+# ----------------------------------------------------------------------------- the voice meter
+
+
+def test_the_first_voiced_chunk_starts_the_users_speech_where_that_chunk_began():
+    meter = VoiceMeter(stop_secs=0.25)
+    assert meter.voiced(sent_at=10.0, chunk_seconds=0.5) is True
+    assert meter.speaking and meter.onset_at == 9.5 and meter.last_voiced_at == 10.0
+    # The next voiced chunks continue the same speech.
+    assert meter.voiced(sent_at=10.5, chunk_seconds=0.5) is False
+    assert meter.onset_at == 9.5 and meter.last_voiced_at == 10.5
+
+
+def test_the_speech_stops_once_stop_secs_have_passed_without_a_voiced_chunk():
+    meter = VoiceMeter(stop_secs=0.25)
+    meter.voiced(sent_at=10.0, chunk_seconds=0.125)
+    assert meter.quiet(10.125) is False  # a pause shorter than stop_secs
+    assert meter.speaking
+    assert meter.quiet(10.25) is True
+    assert not meter.speaking
+    assert meter.quiet(11.0) is False  # it stopped once
+
+
+def test_a_voiced_chunk_within_the_pause_keeps_the_speech_going():
+    meter = VoiceMeter(stop_secs=0.25)
+    meter.voiced(sent_at=10.0, chunk_seconds=0.125)
+    meter.voiced(sent_at=10.125, chunk_seconds=0.125)
+    assert meter.quiet(10.25) is False  # 0.125 s since the last voiced chunk
+    assert meter.quiet(10.375) is True
+
+
+def test_speech_after_a_stop_starts_again():
+    meter = VoiceMeter(stop_secs=0.25)
+    meter.voiced(sent_at=10.0, chunk_seconds=0.125)
+    meter.quiet(11.0)
+    assert meter.voiced(sent_at=12.0, chunk_seconds=0.125) is True
+    assert meter.onset_at == 11.875
+
+
+def test_quiet_before_any_speech_stops_nothing():
+    meter = VoiceMeter()
+    assert meter.quiet(100.0) is False
+    assert not meter.speaking and meter.last_voiced_at is None
+
+
+def test_by_default_the_meter_stops_after_pipecats_vad_pause():
+    meter = VoiceMeter()
+    meter.voiced(sent_at=10.0, chunk_seconds=0.125)
+    assert meter.quiet(10.0 + VAD_STOP_SECS * 0.9) is False
+    assert meter.quiet(10.0 + VAD_STOP_SECS * 1.1) is True
+
+
+# ----------------------------------------------------------------------------- usage
 
 
 def usage(total: int, **fields) -> Usage:
