@@ -285,7 +285,9 @@ def test_without_function_parts_a_tool_round_is_told_as_text_in_the_same_turns()
         },
         {
             "role": "user",
-            "parts": [{"text": '[Function get_weather returned {"forecast": "Nebel über dem See"}]'}],
+            "parts": [
+                {"text": '[Function get_weather returned {"forecast": "Nebel über dem See"}]'}
+            ],
         },
         {"role": "model", "parts": [{"text": "It will be foggy."}]},
     ]
