@@ -72,6 +72,12 @@ def test_the_builtins_vad_params_become_our_vad_settings():
     assert out.vad == VADSettings(disabled=True, silence_duration_ms=300)
 
 
+def test_an_update_that_does_not_mention_vad_leaves_it_as_it_is():
+    """A live update of the voice alone must not reset the VAD to the server's defaults."""
+    assert not is_given(translated(voice="Kore").vad)
+    assert translated(vad=None).vad == VADSettings()  # None does: the built-in reads it so
+
+
 def test_a_vad_object_without_some_fields_reads_them_as_not_set():
     # e.g. an older GeminiVADParams, or any object with the fields it has.
     out = translated(vad=SimpleNamespace(silence_duration_ms=250))
