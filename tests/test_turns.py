@@ -192,6 +192,27 @@ def test_a_barge_in_is_not_closed_as_unanswered_while_the_cut_reply_winds_down()
     assert turns.on_speech_unanswered() == []
 
 
+def heard_turn(turns: TurnTracker) -> None:
+    """A whole turn before: the server transcribed the user and answered."""
+    turns.on_input_transcript(" Hello.")
+    turns.on_model_output()
+    turns.on_generation_complete()
+    turns.on_turn_complete()
+
+
+@pytest.mark.parametrize("before", [lambda turns: None, heard_turn], ids=["fresh", "after_a_turn"])
+def test_a_barge_in_the_server_never_answers_is_closed_whatever_came_before(before):
+    """The server cut the reply for a sound, then heard nothing it could transcribe: the
+    user's turn closes once the cut reply is over, in the first turn as in any later one."""
+    turns = TurnTracker()
+    before(turns)
+    turns.on_model_output()
+    turns.on_interrupted()
+    turns.on_turn_complete()
+    assert turns.user is UserPhase.SPEAKING
+    assert turns.on_speech_unanswered() == [UserStopped()]
+
+
 def test_the_servers_voice_activity_opens_and_closes_the_users_turn():
     turns = TurnTracker()
     assert turns.on_voice_activity(started=False) == []  # no turn open: nothing to close
