@@ -59,54 +59,24 @@ from pipecat_gemini_live.config import SessionConfig, ToolResponseScheduling, Ve
 from pipecat_gemini_live.connector import Connector
 from pipecat_gemini_live.context_sync import ContextSync
 from pipecat_gemini_live.errors import ConfigurationError
-from pipecat_gemini_live.events import (
-    AudioChunk,
-    CodeExecution,
-    FunctionCall,
-    GenerationComplete,
-    GroundingMetadata,
-    InputTranscript,
-    InteractionStatus,
-    InterimInputTranscript,
-    Interrupted,
-    ModelText,
-    OutputTranscript,
-    ServerEvent,
-    ToolCall,
-    ToolCallCancellation,
-    TurnComplete,
-    UnknownMessage,
-    Usage,
-    VadSignal,
-    VoiceActivity,
-)
 from pipecat_gemini_live.function_calls import FunctionCalls
 from pipecat_gemini_live.limits import SessionLimit, SessionLimitReached
+from pipecat_gemini_live.model_events import ModelEvents
 from pipecat_gemini_live.models import ModelCapabilities
 from pipecat_gemini_live.outgoing import ClientMessage
 from pipecat_gemini_live.pricing import CostLedger, TokenPrices, prices_for
 from pipecat_gemini_live.recording import AudioMode
 from pipecat_gemini_live.reply import ReplyEmitter
 from pipecat_gemini_live.session import (
-    Connected,
-    Disconnected,
-    Failed,
-    InputOverflow,
     LiveSession,
     RetryPolicy,
-    SessionEvent,
 )
 from pipecat_gemini_live.settings import GeminiLiveSettings, LiveConfig, default_settings, given
 from pipecat_gemini_live.tls import TrustedCertificates
 from pipecat_gemini_live.turns import (
     Effect,
-    ReplyEnded,
-    ReplyStarted,
     TurnTracker,
     UserPhase,
-    UserSentence,
-    UserStarted,
-    UserStopped,
 )
 from pipecat_gemini_live.user_input import UserInput
 from pipecat_gemini_live.user_turns import UserTurnFrames
@@ -118,12 +88,6 @@ __all__ = ["GeminiLiveService", "GeminiLiveSettings"]
 # The user's transcript goes out before the reply starts (see TurnTracker), so the user
 # aggregator need not hold the user message back for late transcripts (1 s by default).
 TRANSCRIPT_SETTLE_SECONDS = 0.05
-_NOTABLE_TURN_ENDS = {
-    "MALFORMED_FUNCTION_CALL": "the model made a function call it could not express",
-    "RESPONSE_REJECTED": "the model's response was rejected",
-    "PROHIBITED_INPUT_CONTENT": "the input was refused as prohibited content",
-    "IMAGE_PROHIBITED_INPUT_CONTENT": "an image was refused as prohibited content",
-}
 
 
 class GeminiLiveService(LLMService):
@@ -263,8 +227,6 @@ class GeminiLiveService(LLMService):
         self._turns = TurnTracker()
         self._failed = False
         self._closed = False
-        self._model_working = False  # interactionStatus IN_PROGRESS (extended thinking)
-        self._unknown_reported: set[tuple[str, ...]] = set()
         self._register_event_handler("on_usage")
         self._input = UserInput(
             self,
@@ -282,6 +244,14 @@ class GeminiLiveService(LLMService):
         )
         self._context = ContextSync(self, answer_first_context=inference_on_context_initialization)
         self._function_calls = FunctionCalls(self, async_tool_scheduling)
+        self._events = ModelEvents(
+            self,
+            self._turns,
+            reply=self._reply,
+            user=self._user,
+            context=self._context,
+            function_calls=self._function_calls,
+        )
 
     def __repr__(self) -> str:
         return f"{self.name}(model={self._config.model!r}, url={self._access.url!r})"
@@ -435,7 +405,7 @@ class GeminiLiveService(LLMService):
 
     @property
     def _busy(self) -> bool:
-        return self._turns.replying or self._model_working
+        return self._turns.replying or self._events.model_working
 
     async def cancel(self, frame: CancelFrame) -> None:
         await super().cancel(frame)
@@ -453,9 +423,11 @@ class GeminiLiveService(LLMService):
                 self._config.system_instruction = self.configured_instruction
             self._live.warn_of_async_only_calls(self._config, str(self))
         try:
-            return await self._connector.open(self._config, self._setup_message, self._on_event)
+            return await self._connector.open(
+                self._config, self._setup_message, self._events.on_event
+            )
         except SessionLimitReached as error:
-            await self._on_failed(error)  # one fatal error; nothing opened, nothing to retry
+            await self.fail(error)  # one fatal error; nothing opened, nothing to retry
             return None
 
     def _setup_message(self, handle: str | None) -> ClientMessage:
@@ -475,7 +447,8 @@ class GeminiLiveService(LLMService):
         self._user.close()
         await self._connector.close()
 
-    async def _on_failed(self, error: Exception) -> None:
+    async def fail(self, error: Exception) -> None:
+        """The call cannot go on (a fatal close, a spent retry budget, a full session limit)."""
         self._failed = True
         self._connector.release()
         await self.apply(self._turns.reset())
@@ -545,111 +518,9 @@ class GeminiLiveService(LLMService):
 
     # ------------------------------------------------------------------ events out
 
-    async def _on_event(self, event: ServerEvent | SessionEvent) -> None:
-        """Map one server or session event to frames. Reads as a table."""
-        if isinstance(event, AudioChunk):
-            if await self._deliver():
-                await self._reply.audio(event)
-        elif isinstance(event, OutputTranscript):
-            if event.text and await self._deliver():
-                await self._reply.words(event)
-        elif isinstance(event, ModelText):
-            if event.thought:
-                await self._reply.thought(event)
-            elif await self._deliver():
-                await self._reply.text(event)
-        elif isinstance(event, InputTranscript):
-            await self.apply(self._turns.on_input_transcript(event.text, event.finished))
-        elif isinstance(event, InterimInputTranscript):
-            await self._user.interim(event.text)
-        elif isinstance(event, (VoiceActivity, VadSignal)):
-            await self.apply(self._turns.on_voice_activity(event.started))
-        elif isinstance(event, Interrupted):
-            await self._on_interrupted()
-        elif isinstance(event, GenerationComplete):
-            await self.apply(self._turns.on_generation_complete())
-        elif isinstance(event, TurnComplete):
-            await self._on_turn_complete(event)
-        elif isinstance(event, InteractionStatus):
-            self._model_working = not event.idle
-        elif isinstance(event, ToolCall):
-            await self._on_tool_call(event.calls)
-        elif isinstance(event, ToolCallCancellation):
-            await self._function_calls.cancelled_by_server(event.ids)
-        elif isinstance(event, Usage):
-            self._reply.usage_seen(event)
-        elif isinstance(event, GroundingMetadata):
-            self._reply.grounding(event)
-        elif isinstance(event, (CodeExecution, UnknownMessage, InputOverflow)):
-            self._log(event)  # nothing to do but say so: nothing is dropped unseen
-        elif isinstance(event, Connected):
-            self._log(event)
-            if not event.resumed and event.connection_number > 1:
-                await self._context.reseed()
-        elif isinstance(event, Disconnected):
-            await self.apply(self._turns.reset())
-        elif isinstance(event, Failed):
-            await self._on_failed(event.error)
-        # setupComplete, sessionResumptionUpdate and goAway: the session acts on them.
-
-    def _log(self, event: CodeExecution | UnknownMessage | InputOverflow | Connected) -> None:
-        if isinstance(event, CodeExecution):  # the model speaks about it itself
-            ran = f"ran {event.language or 'code'}:\n{event.code}"
-            result = f"'s code {event.outcome}: {event.output}"
-            logger.info(f"{self}: the model{' ' + ran if event.code else result}")
-        elif isinstance(event, UnknownMessage) and event.keys not in self._unknown_reported:
-            self._unknown_reported.add(event.keys)
-            logger.warning(f"{self}: server sent a message this client does not know: {event.keys}")
-        elif isinstance(event, InputOverflow):
-            logger.warning(f"{self}: dropped {event.dropped_audio_bytes} bytes of buffered audio")
-        elif isinstance(event, Connected):
-            kind = "resumed" if event.resumed else "new session"
-            number, seconds = event.connection_number, event.connect_seconds
-            logger.info(f"{self}: connected (#{number}, {kind}, {seconds:.2f}s)")
-
-    async def _deliver(self) -> bool:
-        """Model output arrived: open the reply if it is the first, or drop it if it belongs
-        to a generation the user interrupted."""
-        deliver, effects = self._turns.on_model_output()
-        if deliver:
-            await self.apply(effects)
-        return deliver
-
-    async def _on_interrupted(self) -> None:
-        """Barge-in, as the server saw it: Pipecat's interruption first (the output transport
-        flushes queued audio; this service's queue is reset), then interruptible tools are
-        cancelled, then the reply closes."""
-        await self._reply.interrupted()
-        await self.broadcast_interruption()
-        await self._handle_interruptions(InterruptionFrame())
-        await self.apply(self._turns.on_interrupted())
-
-    async def _on_turn_complete(self, event: TurnComplete) -> None:
-        await self.apply(self._turns.on_turn_complete())
-        await self._reply.turn_complete()
-        if event.reason in _NOTABLE_TURN_ENDS:
-            logger.warning(f"{self}: turn ended early: {_NOTABLE_TURN_ENDS[event.reason]}")
-
-    async def _on_tool_call(self, calls: tuple[FunctionCall, ...]) -> None:
-        effects = self._turns.on_tool_call()
-        await self.apply(effects)
-        opened = any(isinstance(e, ReplyStarted) for e in effects)
-        self._function_calls.run(calls, after_question=opened)
-
     async def apply(self, effects: list[Effect]) -> None:
-        """What the turn tracker says happened, as frames. Reads as a table."""
-        for effect in effects:
-            if isinstance(effect, UserStarted):
-                await self._user.started()
-            elif isinstance(effect, UserStopped):
-                await self._user.stopped()
-            elif isinstance(effect, UserSentence):
-                self._context.heard(effect.text)
-                await self._user.sentence(effect.text)
-            elif isinstance(effect, ReplyStarted):
-                await self._reply.started()
-            elif isinstance(effect, ReplyEnded):
-                await self._reply.ended()
+        """What the turn tracker says happened, as frames (see :mod:`.model_events`)."""
+        await self._events.apply(effects)
 
     # ------------------------------------------------------------------ inputs paused
 

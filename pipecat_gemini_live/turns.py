@@ -164,6 +164,7 @@ class TurnTracker:
         if self.user is not UserPhase.SPEAKING:
             effects.extend(self._flush_transcript())
             self.user = UserPhase.SPEAKING
+            self._heard_by_server = False  # a new turn: nothing of it transcribed yet
             effects.append(UserStarted())
         return effects
 

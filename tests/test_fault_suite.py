@@ -118,14 +118,14 @@ class Tally:
 
 def instrument(llm: GeminiLiveService) -> None:
     """Mark each new connection in the frame stream (wraps the service's event callback)."""
-    original: Callable[[Any], Awaitable[None]] = llm._on_event
+    original: Callable[[Any], Awaitable[None]] = llm._events.on_event
 
     async def on_event(event: Any) -> None:
         await original(event)
         if isinstance(event, Connected):
             await llm.push_frame(ConnectionMarker(number=event.connection_number))
 
-    llm._on_event = on_event  # type: ignore[method-assign]
+    llm._events.on_event = on_event  # type: ignore[method-assign]
 
 
 class Call:

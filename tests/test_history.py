@@ -1,5 +1,7 @@
 """A Pipecat context (OpenAI-style messages) as Live API turns: what the model is told happened."""
 
+import datetime
+
 import pytest
 from loguru import logger
 from pipecat.processors.aggregators import async_tool_messages
@@ -46,9 +48,18 @@ def test_without_a_configured_one_an_initial_system_message_is_the_instruction()
     # lone system message is conversation, as in Pipecat's adapters.
     later = [user("Hi"), {"role": "system", "content": "Be brief."}]
     assert split_instruction(later, None) == (None, later)
+    kickoff_first = [{"role": "developer", "content": "Please introduce yourself."}, user("Hi")]
+    assert split_instruction(kickoff_first, None) == (None, kickoff_first)
+    assert split_instruction(kickoff_first, "Be brief.") == ("Be brief.", kickoff_first)
     alone = [{"role": "system", "content": "Say hello."}]
     assert split_instruction(alone, None) == (None, alone)
     assert conversation_turns(alone) == [{"role": "user", "parts": [{"text": "Say hello."}]}]
+
+
+def test_an_empty_context_has_only_the_configured_instruction():
+    assert split_instruction([], "Be brief.") == ("Be brief.", [])
+    assert split_instruction([], None) == (None, [])
+    assert conversation_turns([]) == []
 
 
 def test_async_tool_notices_are_not_mistaken_for_system_prompts():
@@ -244,3 +255,57 @@ def test_message_text_joins_the_text_parts_and_skips_images():
     ]
     assert message_text(user(parts)) == "Look here."
     assert message_text({"role": "user"}) == ""
+
+
+# ----------------------------------------------------------------------------- tools as text
+
+
+def test_without_function_parts_a_tool_round_is_told_as_text_in_the_same_turns():
+    """For models that close the call (1007) when history holds functionCall parts."""
+    messages = [
+        user("Weather in Zürich?"),
+        {
+            "role": "assistant",
+            "content": "Let me check.",
+            "tool_calls": [
+                {
+                    "id": "call-1",
+                    "function": {"name": "get_weather", "arguments": '{"city": "Zürich"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call-1", "content": '{"forecast": "Nebel über dem See"}'},
+        {"role": "assistant", "content": "It will be foggy."},
+    ]
+    assert conversation_turns(messages, function_parts=False) == [
+        {"role": "user", "parts": [{"text": "Weather in Zürich?"}]},
+        {
+            "role": "model",
+            "parts": [
+                {"text": "Let me check."},
+                {"text": '[Called function get_weather with arguments {"city": "Zürich"}]'},
+            ],
+        },
+        {
+            "role": "user",
+            "parts": [
+                {"text": '[Function get_weather returned {"forecast": "Nebel über dem See"}]'}
+            ],
+        },
+        {"role": "model", "parts": [{"text": "It will be foggy."}]},
+    ]
+
+
+def test_without_function_parts_a_call_without_arguments_shows_an_empty_object():
+    call = {"role": "assistant", "tool_calls": [{"id": "c1", "function": {"name": "get_time"}}]}
+    (turn,) = conversation_turns([call], function_parts=False)
+    assert turn["parts"] == [{"text": "[Called function get_time with arguments {}]"}]
+
+
+def test_without_function_parts_a_result_json_cannot_hold_is_written_out_as_its_text():
+    # A context built by hand may hold any object as a tool result; the history must not break.
+    when = datetime.date(2026, 3, 1)
+    messages = [WEATHER_CALL, {"role": "tool", "tool_call_id": "call-1", "content": {"on": when}}]
+    assert conversation_turns(messages, function_parts=False)[-1]["parts"] == [
+        {"text": '[Function get_weather returned {"on": "2026-03-01"}]'}
+    ]

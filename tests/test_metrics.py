@@ -1,22 +1,17 @@
-"""TTFB from the end of the user's speech, and usage reported once per model turn."""
+"""TTFB from the end of the user's speech, and usage reported once per model turn (the pure
+bookkeeping; tests/test_ttfb_in_a_pipeline.py measures it in a running pipeline)."""
 
-import asyncio
-import time
+from pipecat.audio.vad.vad_analyzer import VAD_STOP_SECS
 
-from pipecat.frames.frames import MetricsFrame, TTSAudioRawFrame
-from pipecat.metrics.metrics import TTFBMetricsData
-
-from pipecat_gemini_live import GeminiLiveService
-from pipecat_gemini_live.emulator import LiveEmulator, Reply, ScriptedResponder, ToolCallSpec
 from pipecat_gemini_live.events import ModalityTokens, Usage
 from pipecat_gemini_live.metrics import (
     SPEECH_RMS_THRESHOLD,
     SpeechClock,
     UsageTracker,
+    VoiceMeter,
     to_token_usage,
 )
 from pipecat_gemini_live.protocol import parse_usage
-from tests.pipeline_kit import Bot, running_bot, silence, speech
 
 
 def test_ttfb_starts_when_the_user_last_made_a_sound_and_counts_each_reply_once():
@@ -48,6 +43,68 @@ def test_new_speech_after_a_reply_starts_the_next_measurement():
     assert clock.ttfb_start() == 1.0
     clock.on_chunk_sent(rms=900.0, sent_at=7.5)
     assert clock.ttfb_start() == 7.5
+
+
+def test_speech_before_a_reply_is_measured_from_its_end_even_across_quiet_chunks():
+    clock = SpeechClock()
+    clock.on_chunk_sent(rms=900.0, sent_at=1.0)
+    clock.on_chunk_sent(rms=10.0, sent_at=1.5)
+    assert clock.last_voiced_at == 1.0  # a quiet chunk is not the user speaking
+    assert clock.ttfb_start() == 1.0
+
+
+# ----------------------------------------------------------------------------- the voice meter
+
+
+def test_the_first_voiced_chunk_starts_the_users_speech_where_that_chunk_began():
+    meter = VoiceMeter(stop_secs=0.25)
+    assert meter.voiced(sent_at=10.0, chunk_seconds=0.5) is True
+    assert meter.speaking and meter.onset_at == 9.5 and meter.last_voiced_at == 10.0
+    # The next voiced chunks continue the same speech.
+    assert meter.voiced(sent_at=10.5, chunk_seconds=0.5) is False
+    assert meter.onset_at == 9.5 and meter.last_voiced_at == 10.5
+
+
+def test_the_speech_stops_once_stop_secs_have_passed_without_a_voiced_chunk():
+    meter = VoiceMeter(stop_secs=0.25)
+    meter.voiced(sent_at=10.0, chunk_seconds=0.125)
+    assert meter.quiet(10.125) is False  # a pause shorter than stop_secs
+    assert meter.speaking
+    assert meter.quiet(10.25) is True
+    assert not meter.speaking
+    assert meter.quiet(11.0) is False  # it stopped once
+
+
+def test_a_voiced_chunk_within_the_pause_keeps_the_speech_going():
+    meter = VoiceMeter(stop_secs=0.25)
+    meter.voiced(sent_at=10.0, chunk_seconds=0.125)
+    meter.voiced(sent_at=10.125, chunk_seconds=0.125)
+    assert meter.quiet(10.25) is False  # 0.125 s since the last voiced chunk
+    assert meter.quiet(10.375) is True
+
+
+def test_speech_after_a_stop_starts_again():
+    meter = VoiceMeter(stop_secs=0.25)
+    meter.voiced(sent_at=10.0, chunk_seconds=0.125)
+    meter.quiet(11.0)
+    assert meter.voiced(sent_at=12.0, chunk_seconds=0.125) is True
+    assert meter.onset_at == 11.875
+
+
+def test_quiet_before_any_speech_stops_nothing():
+    meter = VoiceMeter()
+    assert meter.quiet(100.0) is False
+    assert not meter.speaking and meter.last_voiced_at is None
+
+
+def test_by_default_the_meter_stops_after_pipecats_vad_pause():
+    meter = VoiceMeter()
+    meter.voiced(sent_at=10.0, chunk_seconds=0.125)
+    assert meter.quiet(10.0 + VAD_STOP_SECS * 0.9) is False
+    assert meter.quiet(10.0 + VAD_STOP_SECS * 1.1) is True
+
+
+# ----------------------------------------------------------------------------- usage
 
 
 def usage(total: int, **fields) -> Usage:
@@ -110,61 +167,3 @@ def test_counts_the_server_left_out_are_absent_or_derived_not_zero():
     assert tokens.total_tokens == 208  # prompt + response when no total was sent
     assert tokens.cache_read_input_tokens is None and tokens.reasoning_tokens is None
     assert (tokens.input_audio_tokens, tokens.output_audio_tokens) == (0, 0)
-
-
-# ----------------------------------------------------------------------------- in a pipeline
-
-
-def reported_ttfb(bot: Bot) -> list[float]:
-    return [
-        d.value
-        for m in bot.tail.frames(MetricsFrame)
-        for d in m.data
-        if isinstance(d, TTFBMetricsData) and d.model  # not Pipecat's start-up zero
-    ]
-
-
-def first_audio_at(bot: Bot) -> float:
-    return next(s.at for s in bot.tail.seen if isinstance(s.frame, TTSAudioRawFrame))
-
-
-async def ask_and_time(llm: GeminiLiveService) -> tuple[float, float]:
-    """The user talks for 0.8 s and stops; returns (the TTFB the service reported, how long
-    the user actually waited from the end of their words to the first audio of the reply)."""
-    async with running_bot([llm]) as bot:
-        await bot.say(speech(1.6), speed=2.0)  # 0.8 s of talking
-        stopped_talking = time.monotonic()
-        await bot.say(silence(0.8), speed=2.0)
-        await bot.wait_for(lambda: reported_ttfb(bot) and bot.tail.frames(TTSAudioRawFrame), 10)
-    (ttfb,) = reported_ttfb(bot)
-    return ttfb, first_audio_at(bot) - stopped_talking
-
-
-async def test_ttfb_is_the_wait_from_the_end_of_the_users_words_to_the_first_reply_audio():
-    responder = ScriptedResponder([Reply(text="It is noon.", input_transcript="What time is it?")])
-    async with LiveEmulator(api_key="test-key", responder=responder, pace=1.0) as emu:
-        ttfb, waited = await ask_and_time(
-            GeminiLiveService(api_key="test-key", base_url=emu.base_url)
-        )
-    # From the start of the words it would be 0.8 s longer.
-    assert abs(ttfb - waited) < 0.25, (ttfb, waited)
-
-
-async def test_a_reply_that_opens_with_a_tool_call_is_timed_to_its_first_audio_not_to_the_call():
-    async def lookup(params):
-        await asyncio.sleep(0.6)  # the user hears nothing while the handler works
-        await params.result_callback({"time": "noon"})
-
-    reply = Reply(
-        input_transcript="What time is it?",
-        tool_calls=[ToolCallSpec("lookup", id="t1")],
-        after_tool=Reply(text="It is noon."),
-    )
-    async with LiveEmulator(
-        api_key="test-key", responder=ScriptedResponder([reply]), pace=1.0
-    ) as emu:
-        llm = GeminiLiveService(api_key="test-key", base_url=emu.base_url)
-        llm.register_function("lookup", lookup)
-        ttfb, waited = await ask_and_time(llm)
-    # The handler's 0.6 s is part of the wait: timed from the call, it would be that much less.
-    assert abs(ttfb - waited) < 0.25, (ttfb, waited)

@@ -45,6 +45,7 @@ from pipecat_gemini_live.events import (
     VoiceActivity,
 )
 from pipecat_gemini_live.models import Backend, capabilities_for
+from pipecat_gemini_live.outgoing import MessageKind
 
 
 def config(**overrides):
@@ -82,6 +83,17 @@ def test_setup_carries_voice_vad_transcription_compression_and_resumption():
         "triggerTokens": 25600,
     }
     assert setup["sessionResumption"] == {"handle": "h-1"}
+
+
+def test_the_opening_message_is_the_setup_with_its_resumption_handle_and_history_flag():
+    """What a connection sends first (the service builds it with protocol.setup)."""
+    three_one = config(model="gemini-3.1-flash-live-preview")
+    message = protocol.setup(three_one, resume_handle="h-2", history_in_client_content=True)
+    assert message.kind is MessageKind.SETUP
+    setup = json.loads(message.encode())["setup"]
+    assert setup["sessionResumption"] == {"handle": "h-2"}
+    assert setup["historyConfig"] == {"initialHistoryInClientContent": True}
+    assert json.loads(protocol.setup(three_one).encode()) == protocol.setup_message(three_one)
 
 
 def test_compression_always_sends_the_sliding_window_the_server_requires():
