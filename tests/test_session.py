@@ -490,3 +490,26 @@ async def test_what_the_user_types_while_the_connection_is_down_arrives_in_the_o
             await emu.wait_until(lambda: len(emu.sessions[0].texts_received) == 3, 5)
             assert emu.sessions[0].connections == 2  # they went on the resumed connection
         assert emu.sessions[0].texts_received == typed
+
+
+async def test_an_answer_to_a_call_of_a_lost_conversation_is_never_sent_to_the_new_one():
+    """A handler that answers after its call was cancelled (the conversation could not be
+    resumed) must not reach the new session, which never made that call; what follows does."""
+    from pipecat_gemini_live.emulator import ToolCallSpec
+    from pipecat_gemini_live.events import ToolCall, ToolCallCancellation
+
+    reply = Reply(text="Checking.", tool_calls=[ToolCallSpec("lookup", id="c1")])
+    async with LiveEmulator(responder=ScriptedResponder([reply])) as emu:
+        session, recorder = await resumable_session(emu)
+        await speak(session, speech(0.5) + silence(0.8))
+        await emu.wait_until(lambda: recorder.of(ToolCall), 5)
+        emu.expire_handles()
+        await emu.reset()
+        await emu.wait_until(lambda: recorder.of(ToolCallCancellation), 5)
+        late = protocol.function_response("c1", "lookup", {"found": True})
+        await session.send(protocol.tool_response([("c1", late)]))
+        await session.send(protocol.realtime_text("Still there?"))
+        await emu.wait_until(lambda: emu.sessions[-1].texts_received, 5)
+        assert len(emu.sessions) == 2
+        assert all(not s.tool_responses for s in emu.sessions)
+        await session.close()
