@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
+import socket
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -194,3 +196,17 @@ async def running_bot(
         except asyncio.TimeoutError:
             await worker.cancel()
             await asyncio.wait_for(run, 5)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A free port below Linux's ephemeral range (32768 and up) for a server a test starts:
+    a port taken from the ephemeral range and released could be handed to the next socket
+    bound to port 0 (an emulator, a client) before the server binds it."""
+    for port in random.sample(range(20000, 32768), 200):
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port on {host} between 20000 and 32767")

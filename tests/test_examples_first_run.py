@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pipeline_kit import free_port
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ROOT = EXAMPLES.parent
 sys.path.insert(0, str(EXAMPLES))
@@ -93,12 +95,6 @@ def test_logs_are_quieted_only_when_an_example_runs_as_a_script(monkeypatch):
 
 
 # ----------------------------------------------------------------------------- the servers
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def listening(host: str, port: int) -> bool:

@@ -8,7 +8,6 @@ import asyncio
 import audioop
 import base64
 import json
-import socket
 import sys
 import time
 from pathlib import Path
@@ -20,16 +19,10 @@ from websockets.asyncio.client import connect
 
 from pipecat_gemini_live import GeminiLiveService
 from pipecat_gemini_live.emulator import LiveEmulator, Reply, ScriptedResponder
-from tests.pipeline_kit import silence, speech
+from tests.pipeline_kit import free_port, silence, speech
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 from telephony_twilio import create_app
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

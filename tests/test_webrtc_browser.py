@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 import time
 from collections.abc import Callable
@@ -24,7 +23,7 @@ import uvicorn
 from pipecat_gemini_live import GeminiLiveService
 from pipecat_gemini_live.audio import read_wav, wav_bytes
 from pipecat_gemini_live.emulator import Reply, UserTurn, VadSettings
-from tests.pipeline_kit import silence
+from tests.pipeline_kit import free_port, silence
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists() and not os.environ.get("REQUIRE_BROWSER_TEST"):
@@ -62,12 +61,6 @@ class TimedResponder:
         self.speech_ends.append(time.time() - VadSettings.from_setup(setup).end_seconds)
         self.turns.append(turn)
         return Reply(input_transcript=QUESTION, text=ANSWER)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
