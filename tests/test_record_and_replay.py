@@ -17,7 +17,7 @@ from pipecat_gemini_live.emulator import LiveEmulator, Reply, ScriptedResponder,
 from pipecat_gemini_live.recording import CUT_MEDIA_CHARS, Recording
 from tests.pipeline_kit import Bot, running_bot, silence, speech
 
-KEY = "AIza-a-secret-key-that-must-never-be-written"
+KEY = "test-secret-key-that-must-never-be-written"
 SCRIPT = [
     Reply(
         input_transcript="What is the weather in Oslo?",
