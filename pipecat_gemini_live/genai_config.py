@@ -10,11 +10,11 @@ is an error that names the setting to use, not a silent override either way.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from pipecat_gemini_live.errors import ConfigurationError
 from pipecat_gemini_live.models import Backend
+from pipecat_gemini_live.protocol import camel_case
 
 # Wire paths the service sets itself -> where to set them instead.
 OWNED = {
@@ -95,14 +95,10 @@ def setup_fields(live_connect_config: Any, backend: Backend) -> dict[str, Any]:
 
 def _camel(value: Any) -> Any:
     if isinstance(value, dict):
-        return {_camel_key(k): v if k in _FREE_FORM else _camel(v) for k, v in value.items()}
+        return {camel_case(k): v if k in _FREE_FORM else _camel(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_camel(v) for v in value]
     return value
-
-
-def _camel_key(key: str) -> str:
-    return re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), key)
 
 
 def _has(setup: dict[str, Any], path: str) -> bool:

@@ -455,7 +455,7 @@ def parse_server_message(raw: str | bytes) -> list[ServerEvent]:
         kind = str(_getter(signal)("vadSignalType") or "")
         if kind in ("VAD_SIGNAL_TYPE_SOS", "VAD_SIGNAL_TYPE_EOS"):
             events.append(VadSignal(started=kind == "VAD_SIGNAL_TYPE_SOS"))
-    if message and not events and not any(key in _KNOWN_TOP_LEVEL for key in map(_camel, message)):
+    if message and not events and not any(camel_case(k) in _KNOWN_TOP_LEVEL for k in message):
         # A bare {} is not unknown: 3.8 sends one before nearly every audio chunk.
         events.append(UnknownMessage(tuple(message)))
     return events
@@ -612,7 +612,8 @@ def _grounding(grounding: dict[str, Any]) -> GroundingMetadata:
     )
 
 
-def _camel(key: str) -> str:
+def camel_case(key: str) -> str:
+    """A snake_case field name as the wire spells it (``voice_config`` -> ``voiceConfig``)."""
     head, *rest = key.split("_")
     return head + "".join(word.title() for word in rest)
 
