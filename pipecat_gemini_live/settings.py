@@ -218,13 +218,8 @@ class LiveConfig:
         config.extra_setup = self._extra_setup
         return config
 
-    def set_tools(self, tools: Any) -> bool:
-        """New tools; False if they declare the same as before."""
-        declared = declarations_from(tools)
-        if declared == self._tools and tools is self.tools_given:
-            return False
-        self.tools_given, self._tools = tools, declared
-        return True
+    def set_tools(self, tools: Any) -> None:
+        self.tools_given, self._tools = tools, declarations_from(tools)
 
     def declares(self, tools: Any) -> bool:
         return declarations_from(tools) == self._tools
