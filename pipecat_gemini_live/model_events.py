@@ -17,7 +17,6 @@ from pipecat_gemini_live.events import (
     GenerationComplete,
     GroundingMetadata,
     InputTranscript,
-    InteractionStatus,
     InterimInputTranscript,
     Interrupted,
     ModelText,
@@ -74,7 +73,6 @@ class ModelEvents:
         self._user = user
         self._context = context
         self._function_calls = function_calls
-        self.model_working = False  # interactionStatus IN_PROGRESS (extended thinking)
         self._unknown_reported: set[tuple[str, ...]] = set()
 
     async def on_event(self, event: ServerEvent | SessionEvent) -> None:
@@ -102,8 +100,6 @@ class ModelEvents:
             await self.apply(self._turns.on_generation_complete())
         elif isinstance(event, TurnComplete):
             await self._on_turn_complete(event)
-        elif isinstance(event, InteractionStatus):
-            self.model_working = not event.idle
         elif isinstance(event, ToolCall):
             await self._on_tool_call(event.calls)
         elif isinstance(event, ToolCallCancellation):
@@ -122,7 +118,8 @@ class ModelEvents:
             await self.apply(self._turns.reset())
         elif isinstance(event, Failed):
             await self._service.fail(event.error)
-        # setupComplete, sessionResumptionUpdate and goAway: the session acts on them.
+        # setupComplete, sessionResumptionUpdate, goAway and interactionStatus: the session
+        # acts on them (its conversation state says whether the model is still working).
 
     async def apply(self, effects: list[Effect]) -> None:
         """What the turn tracker says happened, as frames. Reads as a table."""

@@ -405,7 +405,8 @@ class GeminiLiveService(LLMService):
 
     @property
     def _busy(self) -> bool:
-        return self._turns.replying or self._events.model_working
+        session = self._connector.session
+        return self._turns.replying or (session is not None and session.conversation.working)
 
     async def cancel(self, frame: CancelFrame) -> None:
         await super().cancel(frame)
