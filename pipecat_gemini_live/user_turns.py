@@ -48,8 +48,7 @@ class UserTurnFrames:
         self._turns = turns
         self._chunk_seconds = chunk_seconds
         self._meter = VoiceMeter(stop_secs=VAD_STOP_SECS)
-        self._timers: list[asyncio.TimerHandle] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._timer: asyncio.TimerHandle | None = None
 
     async def chunk_sent(self, voiced: bool, sent_at: float) -> None:
         """One chunk of the user's audio went to the model (``sent_at``: ``time.time()``)."""
@@ -103,18 +102,14 @@ class UserTurnFrames:
         }
 
     def _arm(self, delay: float, check: Any) -> None:
-        """Run ``check`` after ``delay`` unless the user speaks again first."""
-        for timer in self._timers:
-            timer.cancel()
-        loop = asyncio.get_running_loop()
-        self._timers = [loop.call_later(delay, self._run, check)]
-
-    def _run(self, check: Any) -> None:
-        task = asyncio.get_running_loop().create_task(check())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Run ``check`` after ``delay`` unless the user speaks again first (Pipecat's task
+        manager holds the task it runs in)."""
+        self.close()
+        self._timer = asyncio.get_running_loop().call_later(
+            delay, lambda: self._service.create_task(check(), "user_turn_check")
+        )
 
     def close(self) -> None:
-        for timer in self._timers:
-            timer.cancel()
-        self._timers = []
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
