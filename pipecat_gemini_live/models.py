@@ -69,8 +69,6 @@ class ModelCapabilities:
             call NON_BLOCKING and refuses it, per Pipecat's built-in).
         calls_async_by_default: a function declared without ``behavior`` runs NON_BLOCKING
             (3.8): where ``behavior`` cannot be sent (Vertex), every handler is async.
-        interaction_status: reports ``interactionStatus``; a turn is not over while the model
-            still works (``IN_PROGRESS``).
         stable: generally available (not a preview).
         note: one line shown in errors and the README.
     """
@@ -91,7 +89,6 @@ class ModelCapabilities:
     required_thinking_level: str | None = None
     blocking_declarations: bool = True
     calls_async_by_default: bool = False
-    interaction_status: bool = False
     stable: bool = False
     note: str = ""
 
@@ -138,7 +135,6 @@ MODELS: dict[str, ModelCapabilities] = {
             required_thinking_level="low",
             blocking_declarations=False,
             calls_async_by_default=True,
-            interaction_status=True,
             note="3.8 with a thinking level; every call async",
         ),
         ModelCapabilities(
