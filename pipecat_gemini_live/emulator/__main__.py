@@ -139,6 +139,8 @@ async def serve(args: argparse.Namespace) -> int:
 
 
 def main() -> None:
+    from pipecat_gemini_live.emulator.speech import VOICES  # numpy and soxr only
+
     parser = argparse.ArgumentParser(
         prog="python -m pipecat_gemini_live.emulator",
         description="A local Gemini Live API server. It prints its URL, the key it takes and "
@@ -183,7 +185,7 @@ def main() -> None:
     parser.add_argument(
         "--voice",
         default="auto",
-        choices=["auto", "piper", "espeak-ng-lib", "espeak-ng", "tones"],
+        choices=VOICES,
         help="with --speech: auto = piper if installed, else espeak-ng-lib (the espeakng-loader "
         "wheel), else the espeak-ng program, else tones",
     )
