@@ -352,8 +352,16 @@ async def latency_run(args: argparse.Namespace) -> dict[str, Any]:
         await stream(worker, tail, frames, args.rate, 1.0)
         await asyncio.sleep(2.5)
 
-    # Input: each audio message against the frames that brought its audio.
+    # Input: each audio message against the frames that brought its audio. Ours downsamples
+    # 48 kHz by a causal filter: its samples carry the signal that much later (soxr's output,
+    # at other rates, is aligned to its input), which counts as latency too.
     sent = [(at, n) for at, message in wire.sent if (n := _realtime_audio(message)) is not None]
+    signal_delay = 0.0
+    if args.kind == "ours":
+        from pipecat_gemini_live.audio import Decimator, make_resampler
+
+        resampler = make_resampler(args.rate, 16000)
+        signal_delay = resampler.delay_seconds if isinstance(resampler, Decimator) else 0.0
     # The service sends 16 kHz (ours) or the input rate as is (the built-in).
     out_rate = 16000 if args.kind == "ours" else args.rate
     scale = args.rate / out_rate
@@ -366,8 +374,8 @@ async def latency_run(args: argparse.Namespace) -> dict[str, Any]:
         position += samples
         if last >= arrivals[-1][1]:
             break  # padding of the stream's end
-        held.append(at - _holder(arrivals, first))
-        after_last.append(at - _holder(arrivals, last))
+        held.append(at - _holder(arrivals, first) + signal_delay)
+        after_last.append(at - _holder(arrivals, last) + signal_delay)
 
     # Output: each server audio message until the first barge-in, against the frame that
     # brought its first byte to the tail; the barge-in against the InterruptionFrame.

@@ -4,11 +4,10 @@ import wave
 
 import numpy as np
 import pytest
-import soxr
 
 from pipecat_gemini_live.audio import (
-    RESAMPLER_QUALITY,
     AudioFormatError,
+    Decimator,
     InputAudioConverter,
     pcm16_rms,
     read_wav,
@@ -39,14 +38,9 @@ def test_48k_stereo_becomes_16k_mono_at_the_same_pitch_without_boundary_clicks()
     spectrum = np.abs(np.fft.rfft(out[:16000].astype(float)))
     assert abs(np.argmax(spectrum) * 16000 / 16000 - 440) <= 2
     # Streamed in 20 ms frames == resampled in one go (the filter state carries over).
-    whole = soxr.resample(
-        ((left.astype(np.int32) + right) // 2).astype(np.int16),
-        48000,
-        16000,
-        quality=RESAMPLER_QUALITY,
-    )
-    n = min(len(whole), len(out)) - 200
-    assert np.max(np.abs(out[200:n].astype(int) - whole[200:n].astype(int))) <= 2
+    whole = Decimator(3).process(((left.astype(np.int32) + right) // 2).astype(np.int16))
+    assert len(whole) == 16000
+    assert np.max(np.abs(out[:16000].astype(int) - whole.astype(int))) <= 1
 
 
 def level_db(pcm: np.ndarray, reference: float) -> float:
@@ -69,11 +63,57 @@ def test_the_resampler_keeps_the_speech_band_and_rejects_aliases():
     assert through(3000, 8000) > -0.5  # telephony's whole band
 
 
+def test_at_a_multiple_of_16k_a_chunk_leaves_with_the_frame_that_completes_it():
+    """Input in 20 ms frames, 50 ms chunks: the chunk ending at 100 ms goes with the frame
+    ending at 100 ms, not the next one (a resampler holding samples back makes it wait)."""
+    for rate in (48000, 32000, 96000):
+        converter = InputAudioConverter(chunk_ms=50)
+        pcm = tone(440, 3.0, rate).tobytes()
+        frame = 2 * rate // 50
+        for index, start in enumerate(range(0, len(pcm), frame)):
+            chunks = converter.push(pcm[start : start + frame], rate, 1)
+            assert len(chunks) == ((index + 1) * 20) // 50 - (index * 20) // 50, (rate, index)
+
+
+def test_the_decimator_is_the_filter_applied_at_full_rate_and_under_a_millisecond_late():
+    rng = np.random.default_rng(7)
+    for factor in (2, 3, 6):
+        pcm = rng.normal(0, 4000, 16000 * factor).astype(np.int16)
+        decimator = Decimator(factor)
+        pieces, start = [], 0
+        while start < len(pcm):  # any split, down to single samples
+            size = int(rng.integers(1, 4000))
+            pieces.append(decimator.process(pcm[start : start + size]))
+            start += size
+        out = np.concatenate(pieces)
+        # The same filter the slow way: convolve at the input rate, keep every factor-th
+        # sample, the one ending each group of factor inputs.
+        taps = Decimator.TAPS_PER_PHASE * factor
+        centred = np.arange(taps) - (taps - 1) / 2
+        kernel = np.sinc(2 * 7000 / (16000 * factor) * centred) * np.kaiser(taps, 8.6)
+        reference = np.convolve(pcm.astype(float), kernel / kernel.sum())[factor - 1 :: factor]
+        assert len(out) == len(pcm) // factor
+        assert np.max(np.abs(out - np.rint(reference[: len(out)]))) <= 1
+        # An impulse comes out at its own time plus the stated delay, which is under 1 ms.
+        impulse = np.zeros(960 * factor, np.int16)
+        impulse[480 * factor] = 30000
+        response = Decimator(factor).process(impulse)
+        late = (np.argmax(response) - 480) / 16000
+        assert abs(late - Decimator(factor).delay_seconds) <= 1 / 16000 < 0.001 - late
+
+
+def test_full_scale_input_is_clipped_not_wrapped():
+    square = np.repeat(np.array([32767, -32768] * 20, np.int16), 120)  # overshoots the filter
+    out = Decimator(3).process(square).astype(int)
+    assert out.max() == 32767 and out.min() == -32768
+    assert np.all(np.abs(np.diff(out)) < 40000)  # no sign flips from int16 wrap-around
+
+
 def test_chunks_are_not_held_back_by_the_resampler():
-    """A chunk should leave soon after the input covers it. Input comes in 20 ms frames, so a
-    50 ms chunk boundary falls inside a frame (up to 20 ms of waiting), plus the filter's delay.
-    Block-wise resampling (soxr MQ/HQ) holds output back by a further ~16 ms on average."""
-    for rate in (48000, 44100, 24000):
+    """At rates soxr converts: a 50 ms chunk boundary falls inside a 20 ms input frame (up to
+    20 ms of waiting), plus the filter's delay. Block-wise resampling (soxr MQ/HQ) holds output
+    back by a further ~16 ms on average."""
+    for rate in (44100, 24000):
         converter = InputAudioConverter(chunk_ms=50)
         pcm = tone(440, 3.0, rate).tobytes()
         frame = 2 * rate // 50
@@ -261,8 +301,11 @@ def test_a_flush_keeps_the_end_of_the_audio_still_inside_the_resampler():
     out = np.frombuffer(
         feed(InputAudioConverter(), tone(440, 1.0, 48000).tobytes(), 48000, 1, 3840), np.int16
     )
-    assert len(out) == 16000
-    assert np.count_nonzero(out[-100:]) > 90  # the resampler's last ~6 ms, drained, not padded
+    # The filter's last 0.7 ms, drained after the second of input, then silence to the chunk.
+    tail = round(Decimator(3).delay_seconds * 16000)
+    assert len(out) == 16640 and tail >= 10
+    assert np.count_nonzero(out[16000 - 100 : 16000 + tail - 1]) > 100 + tail - 10
+    assert not out[16000 + tail + 1 :].any()
 
 
 def test_the_level_of_an_odd_length_chunk_ignores_the_half_sample():
