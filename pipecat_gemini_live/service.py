@@ -48,7 +48,7 @@ from pipecat.frames.frames import (
     UserStoppedSpeakingFrame,
 )
 from pipecat.processors.aggregators.llm_context import LLMContext
-from pipecat.processors.frame_processor import FrameDirection
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.services.llm_service import LLMService
 from pipecat.services.settings import LLMSettings
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
@@ -465,6 +465,16 @@ class GeminiLiveService(LLMService):
     # ------------------------------------------------------------------ frames in
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        if type(frame) is InputAudioRawFrame:
+            # The microphone, 50 frames a second: only the base processor's part (observers)
+            # runs in and out. Pipecat's LLM service layers act on none of a system frame that
+            # is not theirs (their checks cost more than converting it), and push_frame's
+            # overrides (here, LLMService's, its mixin's) look at tool, text and response
+            # frames; the speculation gate lets system frames through.
+            await FrameProcessor.process_frame(self, frame, direction)
+            await self._input.audio(frame)
+            await FrameProcessor.push_frame(self, frame, direction)
+            return
         await super().process_frame(frame, direction)
 
         if isinstance(frame, InputAudioRawFrame):

@@ -167,6 +167,7 @@ async def running_bot(
     *,
     metrics: bool = True,
     record: bool = True,
+    observers: list[Any] | None = None,
 ) -> AsyncIterator[Bot]:
     """Run ``[head, *processors, tail]`` in a PipelineWorker until the block ends."""
     head, tail = FrameLog(name="head", record=record), FrameLog(name="tail", record=record)
@@ -181,6 +182,7 @@ async def running_bot(
         ),
         idle_timeout_secs=None,
         enable_rtvi=False,
+        observers=observers or [],
     )
     runner = WorkerRunner(handle_sigint=False)
     await runner.add_workers(worker)

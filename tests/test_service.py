@@ -8,6 +8,7 @@ import json
 import pytest
 from pipecat.frames.frames import (
     ErrorFrame,
+    InputAudioRawFrame,
     InterruptionFrame,
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
@@ -21,6 +22,7 @@ from pipecat.frames.frames import (
     UserStoppedSpeakingFrame,
 )
 from pipecat.metrics.metrics import LLMUsageMetricsData, TTFBMetricsData
+from pipecat.observers.base_observer import BaseObserver, FrameProcessed, FramePushed
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
 from pipecat.processors.frame_processor import FrameDirection
@@ -483,3 +485,49 @@ async def test_the_users_words_recorded_in_the_context_are_not_sent_back_to_the_
             assert len(users) == 3 and "And the weather?" in users[1]  # recorded, turn by turn
             assert [turn["kind"] for turn in session.turns] == ["speech"] * 3
             assert session.client_content == [] and session.texts_received == []
+
+
+async def test_microphone_frames_pass_the_service_as_through_any_processor():
+    """The service's short path for input audio keeps what Pipecat promises of every frame a
+    processor handles: observers see it processed and pushed, push handlers run, and the next
+    processor gets it, each frame once and in order (48 kHz: it is converted too)."""
+
+    class Seen(BaseObserver):
+        def __init__(self) -> None:
+            super().__init__()
+            self.processed: list[int] = []
+            self.pushed: list[int] = []
+
+        async def on_process_frame(self, data: FrameProcessed) -> None:
+            if data.processor is llm and isinstance(data.frame, InputAudioRawFrame):
+                self.processed.append(data.frame.id)
+
+        async def on_push_frame(self, data: FramePushed) -> None:
+            if data.source is llm and isinstance(data.frame, InputAudioRawFrame):
+                self.pushed.append(data.frame.id)
+
+    async with LiveEmulator(api_key="test-key") as emu:
+        llm = service_for(emu)
+        before: list[int] = []
+        after: list[int] = []
+
+        @llm.event_handler("on_before_push_frame")
+        async def on_before(_: object, frame: object) -> None:
+            if isinstance(frame, InputAudioRawFrame):
+                before.append(frame.id)
+
+        @llm.event_handler("on_after_push_frame")
+        async def on_after(_: object, frame: object) -> None:
+            if isinstance(frame, InputAudioRawFrame):
+                after.append(frame.id)
+
+        seen = Seen()
+        async with running_bot([llm], observers=[seen]) as bot:
+            await bot.say(speech(0.5, 48000), 48000)
+            sent = [f.id for f in bot.head.frames(InputAudioRawFrame)]
+            await bot.wait_for(lambda: len(bot.tail.frames(InputAudioRawFrame)) == len(sent))
+            await bot.wait_for(lambda: len(seen.pushed) == len(sent))
+            assert len(sent) == 25
+            assert [f.id for f in bot.tail.frames(InputAudioRawFrame)] == sent
+            assert seen.processed == seen.pushed == before == after == sent
+            await bot.wait_for(lambda: len(emu.sessions[0].audio_chunks) == 10)  # all 0.5 s
