@@ -64,32 +64,48 @@ class Decimator:
         for k in range(self.BLOCK):
             self._matrix[factor * k : factor * k + taps, k] = kernel
         self._span = taps - factor  # input before an output's own ``factor`` samples
-        self._history = np.zeros(self._span, np.float64)
+        # Input not used up yet (the filter's history first), and the products of the last
+        # call: kept between calls and grown when a call needs more, so a call allocates
+        # only what it returns (at 50 calls a second, each numpy call counts).
+        self._input = np.zeros(self._span + 4096 * factor)
+        self._held = self._span
+        self._products = np.zeros((4096 // self.BLOCK, self.BLOCK))
         self.delay_seconds = ((taps - 1) / 2 - (factor - 1)) / (out_rate * factor)
 
     def process(self, samples: np.ndarray) -> np.ndarray:
         """Mono int16 in, mono int16 out; input not making a whole output waits for the next."""
-        factor, held = self.factor, len(self._history)
+        factor, held, block = self.factor, self._held, self.BLOCK
         total = held + len(samples)
-        count = (total - self._span) // factor
-        if count <= 0:
-            self._history = np.concatenate((self._history, samples))
-            return np.zeros(0, np.int16)
-        blocks = -(-count // self.BLOCK)
-        # Zeros after the input complete the last block; no output kept reads them.
-        buffer = np.zeros(max(total, self._span + factor * self.BLOCK * blocks))
-        buffer[:held] = self._history
+        count = max(0, (total - self._span) // factor)
+        blocks = -(-count // block)
+        # The last block reads past the input: what lies there (zeros, or input already used)
+        # reaches only outputs after ``count``, which are not kept.
+        reach = self._span + factor * block * blocks
+        if len(self._input) < max(total, reach):
+            self._input = np.concatenate((self._input[:held], np.zeros(2 * max(total, reach))))
+        if len(self._products) < blocks:
+            self._products = np.zeros((2 * blocks, block))
+        buffer = self._input
         buffer[held:total] = samples
-        # Each block's stretch of input, as rows of one view (what sliding_window_view makes,
-        # without its checks: they cost more than the product).
+        used = factor * count
+        if not count:
+            self._held = total
+            return np.zeros(0, np.int16)
+        # Each block's stretch of input as a row of one view (sliding_window_view's result,
+        # without its checks, which cost more than the product).
         step = buffer.itemsize
         stretches = np.ndarray(
-            (blocks, self._stretch), buffer.dtype, buffer, 0, (step * factor * self.BLOCK, step)
+            (blocks, self._stretch), buffer.dtype, buffer, 0, (step * factor * block, step)
         )
-        out = (stretches @ self._matrix).reshape(-1)[:count]
-        self._history = buffer[factor * count : total].copy()
+        products = np.matmul(stretches, self._matrix, out=self._products[:blocks])
+        out = products.reshape(-1)[:count]
+        buffer[: total - used] = buffer[used:total]  # the history for the next call
+        self._held = total - used
+        # Rounded and clipped (the filter overshoots a full-scale step a little) in place, by
+        # ufuncs: np.clip's wrapper costs more than all three.
         np.rint(out, out=out)
-        out.clip(-32768, 32767, out=out)  # the filter overshoots a full-scale step a little
+        np.minimum(out, 32767, out=out)
+        np.maximum(out, -32768, out=out)
         return out.astype(np.int16)
 
     def drain(self) -> np.ndarray:

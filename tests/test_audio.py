@@ -81,8 +81,8 @@ def test_the_decimator_is_the_filter_applied_at_full_rate_and_under_a_millisecon
         pcm = rng.normal(0, 4000, 16000 * factor).astype(np.int16)
         decimator = Decimator(factor)
         pieces, start = [], 0
-        while start < len(pcm):  # any split, down to single samples
-            size = int(rng.integers(1, 4000))
+        while start < len(pcm):  # any split, from single samples to a second at once
+            size = int(rng.integers(1, 4000)) if len(pieces) != 3 else 16000 * factor // 2
             pieces.append(decimator.process(pcm[start : start + size]))
             start += size
         out = np.concatenate(pieces)
