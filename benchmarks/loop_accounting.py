@@ -41,7 +41,7 @@ class LoopAccounting:
     def __init__(self, stages: dict[str, str], *, driver: str = "bench-driver") -> None:
         self._stages = stages
         self._driver = driver
-        self.cpu: Counter[str] = Counter()
+        self.cpu: dict[str, float] = {}
         self.callbacks: Counter[str] = Counter()
         self._owners: dict[int, str] = {}  # id(task) -> owner; tasks are classified once
         self._original: Any = None
@@ -62,10 +62,10 @@ class LoopAccounting:
             finally:
                 spent = clock() - start
                 owner = accounting.owner_of(handle)
-                accounting.cpu[owner] += spent
+                accounting.cpu[owner] = accounting.cpu.get(owner, 0.0) + spent
                 accounting.callbacks[owner] += 1
 
-        asyncio.events.Handle._run = _run  # type: ignore[method-assign]
+        asyncio.events.Handle._run = _run  # type: ignore[method-assign,assignment]
 
     def uninstall(self) -> None:
         if self._original is not None:

@@ -21,7 +21,9 @@ Prints one table:
   message's arrival to its audio reaching the next processor; barge-in, from ``interrupted``
   to the ``InterruptionFrame``.
 - **Sessions per core** (``sessions.py``): the most concurrent real-time sessions in one
-  process whose event loop lags under 20 ms at p99.
+  process whose event loop lags under 20 ms at p99; and, at ours' count, what the same
+  pipelines cost with a pass-through in place of the service (Pipecat's own share, which no
+  service can go below).
 - **Memory per hour**: RSS and Python heap growth over ``--memory-minutes`` of conversation
   fed as fast as the pipeline takes it, scaled to an hour.
 """
@@ -140,6 +142,12 @@ def sessions_section(args: argparse.Namespace, emulator: EmulatorProcess) -> dic
             return result
 
         results[kind] = largest_under(measure, limit_ms=20.0, start=args.sessions_start)
+    # What Pipecat alone costs at ours' best count: the same pipelines with a pass-through in
+    # place of the service (no socket, no replies). Its CPU bounds what any service can reach.
+    results["baseline"] = run_sessions(
+        emulator, "baseline", results["ours"]["best"]["sessions"] or 1, args.session_seconds
+    )
+    log(f"sessions baseline: cpu {100 * results['baseline']['cpu_share']:.0f} %")
     return results
 
 
@@ -166,7 +174,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def print_table(args: argparse.Namespace, results: dict[str, Any], seconds: float) -> None:
-    rows: list[tuple[str, str, str, str, str]] = []
+    rows: list[tuple[str, ...]] = []  # five columns each
 
     def section(title: str) -> None:
         rows.append((title, "", "", "", ""))
@@ -281,6 +289,16 @@ def print_table(args: argparse.Namespace, results: dict[str, Any], seconds: floa
             (
                 "  there: CPU, share of one core",
                 *(f"{100 * best[k]['cpu_share']:.0f} %" for k in ("ours", "builtin")),
+                "",
+                "",
+            )
+        )
+        alone = sessions["baseline"]
+        rows.append(
+            (
+                f"  Pipecat alone (pass-through, {alone['sessions']} sessions): CPU, lag p99",
+                f"{100 * alone['cpu_share']:.0f} %, {alone['lag_p99']:.1f} ms",
+                "",
                 "",
                 "",
             )
