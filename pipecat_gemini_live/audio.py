@@ -64,48 +64,60 @@ class Decimator:
         for k in range(self.BLOCK):
             self._matrix[factor * k : factor * k + taps, k] = kernel
         self._span = taps - factor  # input before an output's own ``factor`` samples
-        # Input not used up yet (the filter's history first), and the products of the last
-        # call: kept between calls and grown when a call needs more, so a call allocates
-        # only what it returns (at 50 calls a second, each numpy call counts).
-        self._input = np.zeros(self._span + 4096 * factor)
-        self._held = self._span
+        # Input not used up yet (the filter's history first) is ``_input[_start:_start +
+        # _held]``; it moves to the front only when the buffer's end is reached, and the
+        # products go to one array too, so a call allocates only what it returns (cold, each
+        # numpy call costs more than the arithmetic).
+        self._input = np.zeros(self._span + 8192 * factor)
+        self._start, self._held = 0, self._span
         self._products = np.zeros((4096 // self.BLOCK, self.BLOCK))
+        # Below this peak no output can leave the int16 range (the kernel's negative lobes
+        # let a full-scale step overshoot a little); ``_quiet`` counts the newest input
+        # samples known to be below it.
+        self._safe_peak = int(32767 / np.abs(kernel).sum())
+        self._quiet = self._span
         self.delay_seconds = ((taps - 1) / 2 - (factor - 1)) / (out_rate * factor)
 
     def process(self, samples: np.ndarray) -> np.ndarray:
         """Mono int16 in, mono int16 out; input not making a whole output waits for the next."""
-        factor, held, block = self.factor, self._held, self.BLOCK
+        factor, block, held = self.factor, self.BLOCK, self._held
         total = held + len(samples)
         count = max(0, (total - self._span) // factor)
         blocks = -(-count // block)
         # The last block reads past the input: what lies there (zeros, or input already used)
         # reaches only outputs after ``count``, which are not kept.
-        reach = self._span + factor * block * blocks
-        if len(self._input) < max(total, reach):
-            self._input = np.concatenate((self._input[:held], np.zeros(2 * max(total, reach))))
+        reach = max(total, self._span + factor * block * blocks)
+        if self._start + reach > len(self._input):
+            kept = self._input[self._start : self._start + held]
+            if reach > len(self._input) // 2:
+                self._input = np.zeros(4 * reach)
+            self._input[:held] = kept
+            self._start = 0
         if len(self._products) < blocks:
             self._products = np.zeros((2 * blocks, block))
-        buffer = self._input
-        buffer[held:total] = samples
+        buffer, start = self._input, self._start
+        buffer[start + held : start + total] = samples
+        self._quiet = 0 if audioop.max(samples, 2) > self._safe_peak else self._quiet + len(samples)
         used = factor * count
+        self._start, self._held = start + used, total - used
         if not count:
-            self._held = total
             return np.zeros(0, np.int16)
         # Each block's stretch of input as a row of one view (sliding_window_view's result,
         # without its checks, which cost more than the product).
         step = buffer.itemsize
         stretches = np.ndarray(
-            (blocks, self._stretch), buffer.dtype, buffer, 0, (step * factor * block, step)
+            (blocks, self._stretch),
+            buffer.dtype,
+            buffer,
+            step * start,
+            (step * factor * block, step),
         )
         products = np.matmul(stretches, self._matrix, out=self._products[:blocks])
         out = products.reshape(-1)[:count]
-        buffer[: total - used] = buffer[used:total]  # the history for the next call
-        self._held = total - used
-        # Rounded and clipped (the filter overshoots a full-scale step a little) in place, by
-        # ufuncs: np.clip's wrapper costs more than all three.
         np.rint(out, out=out)
-        np.minimum(out, 32767, out=out)
-        np.maximum(out, -32768, out=out)
+        if self._quiet < total:  # a loud sample is among those these outputs read
+            np.minimum(out, 32767, out=out)
+            np.maximum(out, -32768, out=out)
         return out.astype(np.int16)
 
     def drain(self) -> np.ndarray:
