@@ -97,7 +97,8 @@ class Decimator:
             self._products = np.zeros((2 * blocks, block))
         buffer, start = self._input, self._start
         buffer[start + held : start + total] = samples
-        self._quiet = 0 if audioop.max(samples, 2) > self._safe_peak else self._quiet + len(samples)
+        loud = audioop.max(samples.data, 2) > self._safe_peak  # samples: contiguous int16
+        self._quiet = 0 if loud else self._quiet + len(samples)
         used = factor * count
         self._start, self._held = start + used, total - used
         if not count:
