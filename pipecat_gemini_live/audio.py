@@ -51,7 +51,6 @@ class Decimator:
 
     def __init__(self, factor: int, out_rate: int = 16000) -> None:
         self.factor = factor
-        self._out_rate = out_rate
         taps = self.TAPS_PER_PHASE * factor
         centred = np.arange(taps) - (taps - 1) / 2
         kernel = np.sinc(2 * self.CUTOFF_HZ / (out_rate * factor) * centred)
@@ -77,6 +76,8 @@ class Decimator:
         self._safe_peak = int(32767 / np.abs(kernel).sum())
         self._quiet = self._span
         self.delay_seconds = ((taps - 1) / 2 - (factor - 1)) / (out_rate * factor)
+        # What a drain feeds: enough silence to bring out the signal still behind the delay.
+        self._drain_input = np.zeros(int(np.ceil(self.delay_seconds * out_rate)) * factor, np.int16)
 
     def process(self, samples: np.ndarray) -> np.ndarray:
         """Mono int16 in, mono int16 out; input not making a whole output waits for the next."""
@@ -123,8 +124,7 @@ class Decimator:
 
     def drain(self) -> np.ndarray:
         """The end of the stream: what is still in the filter, behind its delay."""
-        behind = int(np.ceil(self.delay_seconds * self._out_rate))  # output samples
-        return self.process(np.zeros(behind * self.factor, np.int16))
+        return self.process(self._drain_input)
 
 
 class _SoxrStream:

@@ -470,7 +470,8 @@ class GeminiLiveService(LLMService):
             # runs in and out. Pipecat's LLM service layers act on none of a system frame that
             # is not theirs (their checks cost more than converting it), and push_frame's
             # overrides (here, LLMService's, its mixin's) look at tool, text and response
-            # frames; the speculation gate lets system frames through.
+            # frames; the speculation gate lets system frames through. Subclasses (a
+            # transport's UserAudioRawFrame) take the whole chain, below.
             await FrameProcessor.process_frame(self, frame, direction)
             await self._input.audio(frame)
             await FrameProcessor.push_frame(self, frame, direction)
