@@ -3,10 +3,11 @@
     python benchmarks/conversation.py --mode cpu --kind ours --rate 48000 --base-url https://...
 
 The pipeline is ``[head, probe, X, tail]`` in a real Pipecat worker, where ``X`` is this
-package's ``GeminiLiveService``, Pipecat's built-in ``GeminiLiveLLMService``, or a
-pass-through (the baseline). The probe is a pass-through too: the Pipecat cost of one stage
-that only moves frames, measured in the same run, so what a service costs beyond being a stage
-is its stage's CPU minus the probe's. Prints one ``RESULT {json}`` line.
+package's ``GeminiLiveService``, Pipecat's built-in ``GeminiLiveLLMService``, a pass-through
+(the baseline) or the floor (``wire_floor.py``: conversion and wire only). The probe is a
+pass-through too: the Pipecat cost of one stage that only moves frames, measured in the same
+run, so what a service costs beyond being a stage is its stage's CPU minus the probe's.
+Prints one ``RESULT {json}`` line.
 
 Modes:
 
@@ -80,6 +81,11 @@ def make_processors(kind: str, base_url: str) -> tuple[Any, Any]:
     probe = Probe(name="Probe")
     if kind == "baseline":
         return probe, Probe(name="PassThrough")
+    if kind == "floor":
+        from wire_floor import WireFloor
+
+        url = base_url.replace("https://", "wss://")
+        return probe, WireFloor(base_url=url, model=MODEL, api_key="bench-key", name="Floor")
     if kind == "ours":
         from pipecat_gemini_live import GeminiLiveService
 
@@ -188,7 +194,7 @@ async def greet(worker: Any, tail: Any, kind: str) -> None:
 
     context = LLMContext([{"role": "system", "content": "Be brief."}])
     await worker.queue_frame(LLMContextFrame(context))
-    if kind != "baseline":
+    if kind not in ("baseline", "floor"):  # neither answers a context
         await wait_for(lambda: tail.audio_bytes > 0, 15)
         heard = -1
         while heard != tail.audio_bytes:  # the whole greeting, so no reply is under way
@@ -463,7 +469,7 @@ async def memory_run(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mode", choices=["cpu", "latency", "memory"], default="cpu")
-    parser.add_argument("--kind", choices=["ours", "builtin", "baseline"], default="ours")
+    parser.add_argument("--kind", choices=["ours", "builtin", "baseline", "floor"], default="ours")
     parser.add_argument("--rate", type=int, default=16000)
     parser.add_argument("--turns", type=int, default=5)
     parser.add_argument("--speed", type=float, default=4.0)

@@ -13,6 +13,10 @@ Prints one table:
   for waking from idle) and at full speed (no idle; what noise can least inflate). Each figure
   is the median over ``--repeats`` interleaved runs; the command does ``--rounds`` rounds and
   prints the spread of each figure across them.
+- **CPU, the floor** (``wire_floor.py``): a stage that only converts the microphone's audio,
+  writes it as audio messages and turns the server's audio into frames, on this package's code
+  paths: what any Live API client on this stack costs at least. The ours column shows ours
+  above it, the built-in column the floor itself, the ratio column the floor / the built-in.
 - **CPU, whole pipeline**: the process's CPU over the same runs (what a user pays), beside a
   pipeline with a pass-through in place of the service.
 - **Latency added** (real time): input, from the frame holding an audio message's first sample
@@ -49,7 +53,7 @@ sys.path.insert(0, str(HERE))
 from emulator_process import EmulatorProcess  # noqa: E402
 from sessions import largest_under, run_sessions  # noqa: E402
 
-KINDS = ("ours", "builtin", "baseline")
+KINDS = ("ours", "builtin", "baseline", "floor")
 RATES = (16000, 48000)
 
 
@@ -198,6 +202,27 @@ def print_table(args: argparse.Namespace, results: dict[str, Any], seconds: floa
                         f"{statistics.median(builtin):.2f}",
                         f"{statistics.median(ratios):.2f}",
                         f"{spread(ours)} / {spread(builtin)} / {spread(ratios)}",
+                    )
+                )
+        section(
+            "CPU, the floor (wire_floor.py: conversion, wire and audio frames only), ms/s; "
+            "ours less the floor; the floor / built-in"
+        )
+        for speed in (args.speed, 0.0):
+            for rate in RATES:
+                ours = [r[0] for r in cpu[(speed, rate, "ours")]]
+                floor = [r[0] for r in cpu[(speed, rate, "floor")]]
+                builtin = [r[0] for r in cpu[(speed, rate, "builtin")]]
+                above = [o - f for o, f in zip(ours, floor, strict=True)]
+                ratios = [f / b for f, b in zip(floor, builtin, strict=True)]
+                pace = f"{speed:g}x real time" if speed else "full speed"
+                rows.append(
+                    (
+                        f"  {rate // 1000} kHz, {pace}: the floor",
+                        f"{statistics.median(above):+.2f}",
+                        f"{statistics.median(floor):.2f}",
+                        f"{statistics.median(ratios):.2f}",
+                        f"floor {spread(floor)}, ratio {spread(ratios)}",
                     )
                 )
         base = {
