@@ -204,10 +204,7 @@ def print_table(args: argparse.Namespace, results: dict[str, Any], seconds: floa
                         f"{spread(ours)} / {spread(builtin)} / {spread(ratios)}",
                     )
                 )
-        section(
-            "CPU, the floor (wire_floor.py: conversion, wire and audio frames only), ms/s; "
-            "ours less the floor; the floor / built-in"
-        )
+        section("CPU, the floor (wire_floor.py), ms/s: ours above it | it | it / the built-in")
         for speed in (args.speed, 0.0):
             for rate in RATES:
                 ours = [r[0] for r in cpu[(speed, rate, "ours")]]
@@ -345,8 +342,7 @@ def print_table(args: argparse.Namespace, results: dict[str, Any], seconds: floa
             )
 
     header = ("", "ours", "built-in", "ours/built-in", "spread: ours / built-in / ratio")
-    widths = [max(len(r[i]) for r in [*rows, header] if r[1] or i == 0) for i in range(5)]
-    widths[0] = max(widths[0], *(len(r[0]) for r in rows if not r[1]))
+    widths = [max(len(r[i]) for r in [*rows, header] if r[1]) for i in range(5)]  # titles overhang
     print()
     print(
         f"pipecat-gemini-live vs Pipecat's GeminiLiveLLMService; {os.cpu_count()} CPUs "
