@@ -26,10 +26,12 @@ from pipecat.frames.frames import (
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from pipecat_gemini_live import protocol
+from pipecat_gemini_live.access import Access
 from pipecat_gemini_live.audio import InputAudioConverter
+from pipecat_gemini_live.config import SessionConfig
 from pipecat_gemini_live.connection import Connection
 from pipecat_gemini_live.events import AudioChunk
-from pipecat_gemini_live.outgoing import ClientMessage, MessageKind
+from pipecat_gemini_live.models import capabilities_for
 
 CHUNK_MS = 50  # the service's default input_chunk_ms
 
@@ -39,9 +41,11 @@ class WireFloor(FrameProcessor):
 
     def __init__(self, *, base_url: str, model: str, api_key: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._url = protocol.endpoint_url(base_url, api_version="v1beta")
-        self._model = model
-        self._headers = {"x-goog-api-key": api_key}
+        self._access = Access(api_key=api_key, base_url=base_url, api_version=None, vertex=None)
+        # The service's own setup at its defaults (transcripts and resumption asked for), so
+        # the same messages come back; transcripts are parsed and dropped here.
+        capabilities = capabilities_for(model)
+        self._setup_message = protocol.setup(SessionConfig(capabilities.model, capabilities))
         self._converter = InputAudioConverter(chunk_ms=CHUNK_MS)
         self._connection: Connection | None = None
         self._receiving: asyncio.Task[None] | None = None
@@ -59,20 +63,14 @@ class WireFloor(FrameProcessor):
 
     async def _open(self) -> None:
         connection = await Connection.open(
-            self._url, self._headers, open_timeout=10, ping_interval=None, ping_timeout=None
+            self._access.url,
+            await self._access.headers(),
+            open_timeout=10,
+            ping_interval=None,
+            ping_timeout=None,
+            ssl_context=self._access.ssl,
         )
-        # What both services ask for, so the same messages come back (transcripts are parsed
-        # and dropped here).
-        setup = {
-            "setup": {
-                "model": f"models/{self._model}",
-                "generationConfig": {"responseModalities": ["AUDIO"]},
-                "inputAudioTranscription": {},
-                "outputAudioTranscription": {},
-                "sessionResumption": {},
-            }
-        }
-        await connection.set_up(ClientMessage(MessageKind.SETUP, setup), timeout=10)
+        await connection.set_up(self._setup_message, timeout=10)
         self._connection = connection
         # Named as Pipecat names a processor's tasks, so the benchmark charges it to this stage.
         self._receiving = asyncio.get_running_loop().create_task(
@@ -80,14 +78,14 @@ class WireFloor(FrameProcessor):
         )
 
     async def _receive(self, connection: Connection) -> None:
-        with contextlib.suppress(Exception):  # the connection's end ends the benchmark's run
-            while True:
-                for event in await connection.receive():
-                    if isinstance(event, AudioChunk):
-                        await self.push_frame(TTSAudioRawFrame(event.data, event.sample_rate, 1))
+        while True:
+            for event in await connection.receive():
+                if isinstance(event, AudioChunk):
+                    await self.push_frame(TTSAudioRawFrame(event.data, event.sample_rate, 1))
 
     async def _close(self) -> None:
         if self._receiving is not None:
+            # An error that ended the receiving is raised here, not lost with the task.
             self._receiving.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._receiving
